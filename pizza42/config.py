@@ -1,0 +1,126 @@
+"""Settings: the only module that reads the environment (spec §1)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """A required setting is missing or malformed; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app is configured with, validated once at start-up."""
+
+    secret_key: str
+    auth0_issuer: str
+    auth0_client_id: str
+    auth0_client_secret: str
+    auth0_audience: str = "https://pizza42-api"
+    auth0_domain: str | None = None
+    spa_client_ids: frozenset[str] = frozenset()
+    order_scope: str = "place:orders"
+    aws_region: str = "us-east-1"
+    table_name: str = "Pizza42-Orders"
+    dynamodb_endpoint_url: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    app_base_url: str | None = None
+    trusted_hosts: tuple[str, ...] = ()
+    secret_key_fallbacks: tuple[str, ...] = ()
+    # Timeouts (seconds) for calls the app makes; all well below gunicorn's worker timeout.
+    dynamodb_connect_timeout: float = 1.0
+    dynamodb_read_timeout: float = 2.0
+    dynamodb_max_attempts: int = 3
+    http_timeout: float = 3.0
+
+    @property
+    def discovery_url(self) -> str:
+        """Where the issuer publishes its OpenID configuration (and so its JWKS location)."""
+        return self.auth0_issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _require_url(name: str, value: str, *, allow_path: bool = True) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    if not allow_path and (parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ConfigError(f"{name} must be a bare origin like https://shop.example.com, got {value!r}")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raise ConfigError naming the first bad one."""
+    env = os.environ if env is None else env
+
+    def required(name: str) -> str:
+        value = (env.get(name) or "").strip()
+        if not value:
+            raise ConfigError(f"{name} is required (see deploy/pizza42.env.example)")
+        return value
+
+    secret_key = required("SECRET_KEY")
+    if len(secret_key) < 16:
+        raise ConfigError("SECRET_KEY must be at least 16 characters; generate one with "
+                          "python -c 'import secrets; print(secrets.token_hex(32))'")
+    domain = (env.get("AUTH0_DOMAIN") or "").strip() or None
+    issuer = (env.get("AUTH0_ISSUER") or "").strip()
+    if not issuer:
+        if not domain:
+            raise ConfigError("AUTH0_DOMAIN (or AUTH0_ISSUER) is required")
+        if "/" in domain or ":" in domain:
+            raise ConfigError(f"AUTH0_DOMAIN must be a host name like pizza42.us.auth0.com, got {domain!r}")
+        issuer = f"https://{domain}/"
+    _require_url("AUTH0_ISSUER", issuer)
+    base_url = (env.get("APP_BASE_URL") or "").strip() or None
+    if base_url:
+        _require_url("APP_BASE_URL", base_url)
+    endpoint = (env.get("DYNAMODB_ENDPOINT_URL") or "").strip() or None
+    if endpoint:
+        _require_url("DYNAMODB_ENDPOINT_URL", endpoint)
+    origins = _csv(env.get("CORS_ORIGINS"))
+    for origin in origins:
+        if origin == "*":
+            raise ConfigError("CORS_ORIGINS must list origins; '*' is not allowed")
+        _require_url("CORS_ORIGINS", origin, allow_path=False)
+    return Settings(
+        secret_key=secret_key,
+        secret_key_fallbacks=_csv(env.get("SECRET_KEY_FALLBACKS")),
+        auth0_domain=domain,
+        auth0_issuer=issuer,
+        auth0_client_id=required("AUTH0_CLIENT_ID"),
+        auth0_client_secret=required("AUTH0_CLIENT_SECRET"),
+        auth0_audience=(env.get("AUTH0_AUDIENCE") or "").strip() or "https://pizza42-api",
+        spa_client_ids=frozenset(_csv(env.get("AUTH0_SPA_CLIENT_IDS"))),
+        order_scope=(env.get("API_ORDER_SCOPE") or "").strip() or "place:orders",
+        aws_region=(env.get("AWS_REGION") or "").strip() or "us-east-1",
+        table_name=(env.get("DYNAMODB_TABLE_NAME") or "").strip() or "Pizza42-Orders",
+        dynamodb_endpoint_url=endpoint,
+        cors_origins=tuple(o.rstrip("/") for o in origins),
+        app_base_url=base_url.rstrip("/") if base_url else None,
+        trusted_hosts=_csv(env.get("TRUSTED_HOSTS")),
+        dynamodb_connect_timeout=_number(env, "DYNAMODB_CONNECT_TIMEOUT", 1.0),
+        dynamodb_read_timeout=_number(env, "DYNAMODB_READ_TIMEOUT", 2.0),
+        dynamodb_max_attempts=int(_number(env, "DYNAMODB_MAX_ATTEMPTS", 3, int)),
+        http_timeout=_number(env, "AUTH0_HTTP_TIMEOUT", 3.0),
+    )
