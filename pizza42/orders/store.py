@@ -1,0 +1,274 @@
+"""OrderStore: every DynamoDB call the app makes, with its conditions and its failure modes."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+from pizza42.orders import items as layout
+from pizza42.orders.errors import IdempotencyKeyReused, OrderNotFound, StorageUnavailable
+from pizza42.orders.ids import is_order_id, new_order_id
+from pizza42.orders.model import Order, OrderRequest, now_iso
+from pizza42.orders.profile import Summary, month_of
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+_MAX_WRITE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of a customer's orders, newest first; `summary` only on the first page."""
+
+    orders: list[Order]
+    next_order_id: str | None
+    summary: Summary | None
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+class OrderStore:
+    """Orders and customer summaries in one DynamoDB table (layout in items.py)."""
+
+    def __init__(self, client: object, table_name: str, *, clock: Callable[[], float] = time.time) -> None:
+        self._client = client
+        self.table_name = table_name
+        self._clock = clock
+
+    def _call(self, operation: str, **params: object) -> dict:
+        """Call DynamoDB; anything but a condition failure (or our own bug) becomes StorageUnavailable."""
+        if operation != "transact_write_items":  # transactions name the table in each item
+            params["TableName"] = self.table_name
+        try:
+            return getattr(self._client, operation)(**params)
+        except ClientError as exc:
+            if _code(exc) in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+                raise
+            # Only the error code is logged: AWS messages can carry ARNs and account ids.
+            log.warning("dynamodb %s failed: %s", operation, _code(exc))
+            raise StorageUnavailable(operation) from exc
+        except ParamValidationError:
+            raise  # a bug in this module, not an outage
+        except BotoCoreError as exc:
+            log.warning("dynamodb %s failed: %s", operation, type(exc).__name__)
+            raise StorageUnavailable(operation) from exc
+
+    # -- administration ---------------------------------------------------------------------
+
+    def create_table(self) -> bool:
+        """Create the table (on-demand, TTL on idempotency records); False if it already exists."""
+        try:
+            self._client.describe_table(TableName=self.table_name)
+            return False
+        except ClientError as exc:
+            if _code(exc) != "ResourceNotFoundException":
+                raise
+        self._client.create_table(
+            TableName=self.table_name,
+            KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"},
+                       {"AttributeName": "order_id", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"},
+                                  {"AttributeName": "order_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self._client.get_waiter("table_exists").wait(TableName=self.table_name)
+        self._client.update_time_to_live(
+            TableName=self.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
+        return True
+
+    def ping(self) -> None:
+        """Readiness: the table is reachable (raises StorageUnavailable if not)."""
+        self._call("describe_table")
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def place(self, user_id: str, email: str | None, request: OrderRequest,
+              idempotency_key: str | None = None) -> tuple[Order, bool]:
+        """Store a new order and count it in the summary, atomically; return (order, created).
+
+        With an idempotency key, a retry of the same request returns the first order
+        (created=False) and a different request under the same key raises IdempotencyKeyReused.
+        """
+        idem_key = (layout.IDEMPOTENCY_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()
+                    if idempotency_key else None)
+        for attempt in range(_MAX_WRITE_ATTEMPTS):
+            order = Order(user_id=user_id, order_id=new_order_id(), pizza=request.pizza, size=request.size,
+                          quantity=request.quantity, unit_price=request.unit_price, total=request.total,
+                          created_at=now_iso(), user_email=email)
+            try:
+                self._call("transact_write_items", **self._order_transaction(order, idem_key, request))
+                return order, True
+            except ClientError as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if idem_key and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                return self._replay(user_id, idem_key, request), False
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                self.ensure_summary(user_id)  # first order since the summary existed: build it, retry
+            elif reasons[:1] == ["ConditionalCheckFailed"]:
+                mine = self._get_order(user_id, order.order_id)
+                if mine is not None and mine.created_at == order.created_at and mine.pizza == order.pizza:
+                    return mine, True  # an SDK retry of our own write that had in fact succeeded
+            elif any(r in ("TransactionConflict", "ThrottlingError") for r in reasons):
+                # Concurrent orders of one customer contend for the summary item; back off and retry.
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 (jitter, not crypto)
+            else:
+                log.warning("order transaction cancelled: %s", reasons)
+                raise StorageUnavailable("transact_write_items")
+        raise StorageUnavailable("transact_write_items: too much contention")
+
+    def _order_transaction(self, order: Order, idem_key: str | None, request: OrderRequest) -> dict:
+        transaction = [
+            # Never overwrite an order: ids are unique, and this makes sure of it.
+            {"Put": {"TableName": self.table_name, "Item": layout.order_to_item(order),
+                     "ConditionExpression": "attribute_not_exists(order_id)"}},
+            # Count the order in the summary in the same transaction, so the profile never drifts.
+            # The summary must exist (it is built from the history first), else an old customer's
+            # summary would start counting from zero.
+            {"Update": {
+                "TableName": self.table_name, "Key": layout.key(order.user_id, layout.SUMMARY_KEY),
+                "UpdateExpression": "ADD total_orders :one, total_spent :total, pizza_counts.#pizza :qty, "
+                                    "size_counts.#size :qty, monthly_spend.#month :total "
+                                    "SET last_order = :at, first_order = if_not_exists(first_order, :at)",
+                "ConditionExpression": "attribute_exists(total_orders)",
+                "ExpressionAttributeNames": {"#pizza": order.pizza, "#size": order.size,
+                                             "#month": month_of(order.created_at)},
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":total": {"N": str(order.total)},
+                                              ":qty": {"N": str(order.quantity)}, ":at": {"S": order.created_at}},
+            }},
+        ]
+        if idem_key:
+            now = int(self._clock())
+            transaction.append({"Put": {
+                "TableName": self.table_name,
+                "Item": {**layout.key(order.user_id, idem_key), "request": {"S": request.fingerprint()},
+                         "ref": {"S": order.order_id}, "expires_at": {"N": str(now + IDEMPOTENCY_TTL_SECONDS)}},
+                # A key is used once per day; an expired record (TTL deletes lazily) may be reused.
+                "ConditionExpression": "attribute_not_exists(order_id) OR expires_at < :now",
+                "ExpressionAttributeValues": {":now": {"N": str(now)}},
+            }})
+        # The same token on the SDK's own retries makes DynamoDB run the transaction once.
+        return {"TransactItems": transaction, "ClientRequestToken": str(uuid.uuid4())}
+
+    def _replay(self, user_id: str, idem_key: str, request: OrderRequest) -> Order:
+        record = self._call("get_item", Key=layout.key(user_id, idem_key), ConsistentRead=True).get("Item")
+        if record is None or record["request"]["S"] != request.fingerprint():
+            raise IdempotencyKeyReused()
+        order = self._get_order(user_id, record["ref"]["S"])
+        if order is None:  # cannot happen: both were written in one transaction
+            raise StorageUnavailable("idempotency record without its order")
+        return order
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _get_order(self, user_id: str, order_id: str) -> Order | None:
+        item = self._call("get_item", Key=layout.key(user_id, order_id), ConsistentRead=True).get("Item")
+        return layout.order_from_item(item) if item else None
+
+    def get(self, user_id: str, order_id: str) -> Order:
+        """One of the customer's orders; OrderNotFound if there is none with that id."""
+        order = self._get_order(user_id, order_id) if is_order_id(order_id) else None
+        if order is None:
+            raise OrderNotFound(order_id)
+        return order
+
+    def page(self, user_id: str, limit: int, after: str | None = None) -> OrderPage:
+        """Newest-first orders after the order id `after`; the first page also carries the summary.
+
+        One Query: the summary item sorts above every order, so it arrives first on page one.
+        """
+        params: dict = {
+            "KeyConditionExpression": "user_id = :u AND order_id BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":u": {"S": user_id}, ":lo": {"S": layout.ORDERS_FROM},
+                                          ":hi": {"S": layout.SUMMARY_KEY}},
+            "ScanIndexForward": False,
+            "ConsistentRead": True,  # a customer sees the order they just placed
+            "Limit": limit + (1 if after else 2),  # +1 to know whether there is more, +1 for the summary
+        }
+        if after:
+            # The partition key is always the caller's: a cursor can only move within it.
+            params["ExclusiveStartKey"] = layout.key(user_id, after)
+        response = self._call("query", **params)
+        raw = response["Items"]
+        summary = None
+        if not after and raw and raw[0]["order_id"]["S"] == layout.SUMMARY_KEY:
+            summary = layout.summary_from_item(raw[0])
+            raw = raw[1:]
+        orders = [layout.order_from_item(item) for item in raw[:limit]]
+        more = len(raw) > limit or "LastEvaluatedKey" in response
+        if not after and summary is None:
+            summary = self.ensure_summary(user_id) if orders else Summary()
+        return OrderPage(orders, orders[-1].order_id if more and orders else None, summary)
+
+    def all_orders(self, user_id: str) -> Iterator[Order]:
+        """Every order of one customer, oldest first, across DynamoDB's 1 MB pages."""
+        params: dict = {
+            "KeyConditionExpression": "user_id = :u AND order_id BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":u": {"S": user_id}, ":lo": {"S": layout.ORDERS_FROM},
+                                          ":hi": {"S": layout.SUMMARY_KEY}},
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._call("query", **params)
+            for item in response["Items"]:
+                if item["order_id"]["S"] != layout.SUMMARY_KEY:
+                    yield layout.order_from_item(item)
+            if "LastEvaluatedKey" not in response:
+                return
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # -- summaries -------------------------------------------------------------------------
+
+    def ensure_summary(self, user_id: str) -> Summary:
+        """Build a missing summary from the customer's orders (customers who predate summaries)."""
+        summary = Summary.of(self.all_orders(user_id))
+        try:
+            # Only if still missing: orders can't be written without a summary, so none were missed.
+            self._call("put_item", Item=layout.summary_to_item(user_id, summary),
+                       ConditionExpression="attribute_not_exists(order_id)")
+        except ClientError:
+            pass  # built concurrently by another request: same orders, same summary
+        return summary
+
+    def rebuild_summary(self, user_id: str) -> Summary:
+        """Recompute a customer's summary from their orders, safely against concurrent orders."""
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            current = self._call("get_item", Key=layout.key(user_id, layout.SUMMARY_KEY),
+                                 ConsistentRead=True).get("Item")
+            summary = Summary.of(self.all_orders(user_id))
+            # Optimistic lock on the order count: an order placed while we read makes us start over.
+            condition = ({"ConditionExpression": "attribute_not_exists(order_id)"} if current is None else
+                         {"ConditionExpression": "total_orders = :seen",
+                          "ExpressionAttributeValues": {":seen": current["total_orders"]}})
+            try:
+                self._call("put_item", Item=layout.summary_to_item(user_id, summary), **condition)
+                return summary
+            except ClientError:
+                continue
+        raise StorageUnavailable("rebuild_summary: too much contention")
+
+    def customer_ids(self) -> Iterator[str]:
+        """Every customer with anything stored (a Scan: for the admin command only)."""
+        seen: set[str] = set()
+        params: dict = {"ProjectionExpression": "user_id"}
+        while True:
+            response = self._call("scan", **params)
+            for item in response["Items"]:
+                user_id = item["user_id"]["S"]
+                if user_id not in seen:
+                    seen.add(user_id)
+                    yield user_id
+            if "LastEvaluatedKey" not in response:
+                return
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]

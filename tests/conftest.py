@@ -1,0 +1,33 @@
+"""Shared fixtures: a moto DynamoDB table, the order store, and settings for an app under test."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pizza42.orders.store import OrderStore
+
+TABLE = "Pizza42-Orders"
+
+# moto and boto3 need credentials to sign with; these are fake and never leave the process.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def dynamodb():
+    """A low-level DynamoDB client on moto's in-process mock, with the orders table created."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        OrderStore(client, TABLE).create_table()
+        yield client
+
+
+@pytest.fixture
+def store(dynamodb) -> OrderStore:
+    """The order store on the moto table."""
+    return OrderStore(dynamodb, TABLE)
