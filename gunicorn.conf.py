@@ -1,0 +1,142 @@
+"""gunicorn settings for Pizza 42, driven by the environment (see deploy/pizza42.env.example).
+
+Used by the Procfile and the systemd unit: `gunicorn --config gunicorn.conf.py wsgi:app`.
+A malformed setting stops gunicorn here, at config load, with one line naming it.
+"""
+
+import os
+import ssl
+from typing import NoReturn
+
+
+def _fail(message: str) -> NoReturn:
+    # SystemExit is not an Exception, so gunicorn lets it through: the operator sees this one line
+    # (and exit status 1) instead of "Failed to read config file" and a traceback.
+    raise SystemExit(f"gunicorn.conf.py: {message}")
+
+
+def _env_number(name: str, default, kind=int, minimum=1, maximum=None):
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        _fail(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {raw!r}")
+    if value < minimum:
+        _fail(f"{name} must be at least {minimum}, got {raw!r}")
+    if maximum is not None and value > maximum:
+        _fail(f"{name} must be at most {maximum}, got {raw!r}")
+    return value
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use, not the host's
+    except (AttributeError, OSError):  # not on Linux, or the call is filtered
+        return os.cpu_count() or 1
+
+
+def _tls_files():
+    """(certfile, keyfile) when TLS is configured, None when it is not; never half of it."""
+    paths = {name: os.environ.get(name, "").strip() for name in ("TLS_CERTFILE", "TLS_KEYFILE")}
+    if not any(paths.values()):
+        return None  # plain HTTP, for TLS terminated at a proxy or the load balancer
+    # Half a TLS configuration must not quietly serve plain HTTP (a defect of the original).
+    for name, other in (("TLS_CERTFILE", "TLS_KEYFILE"), ("TLS_KEYFILE", "TLS_CERTFILE")):
+        if not paths[name]:
+            _fail(f"{other} is set but {name} is not: set both, or neither for plain HTTP behind a TLS proxy")
+    for name, path in paths.items():
+        if not os.path.exists(path):
+            _fail(f"{name} is set but {path} does not exist")
+        if not os.path.isfile(path):
+            _fail(f"{name} is set but {path} is not a file")
+        if not os.access(path, os.R_OK):
+            _fail(f"{name} is set but {path} is not readable by this user")
+    # gunicorn only loads the pair in the workers, on the first connection; a bad pair would leave
+    # a server that is up but fails every handshake, so check it now.
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            paths["TLS_CERTFILE"], paths["TLS_KEYFILE"])
+    except (ssl.SSLError, OSError) as exc:
+        _fail(f"TLS_CERTFILE/TLS_KEYFILE cannot be used as a certificate and its key: {exc}")
+    return paths["TLS_CERTFILE"], paths["TLS_KEYFILE"]
+
+
+proc_name = "pizza42"
+
+# --- Where to listen -------------------------------------------------------------------------
+_port = _env_number("PORT", 8000, maximum=65535)
+bind = [a.strip() for a in os.environ.get("BIND", f"0.0.0.0:{_port}").split(",") if a.strip()]
+
+# --- Workers ---------------------------------------------------------------------------------
+# Requests mostly wait on DynamoDB and, rarely, the JWKS endpoint, so each process runs a few
+# threads; a couple of processes per core use the CPUs for JSON and token verification.
+workers = _env_number("WEB_CONCURRENCY", max(2, 2 * _cpu_count()))
+threads = _env_number("GUNICORN_THREADS", 4)
+worker_class = "gthread"
+
+# Not preloaded: the app factory builds its boto3 client (with its urllib3 connection pool) and
+# its JWKS cache. Built in the master before fork, every worker would share the same sockets and
+# locks, which are not fork-safe. Each worker runs the factory itself, after fork.
+preload_app = False
+
+# Recycle workers now and then, so slow leaks cannot grow forever; the jitter keeps them from
+# all restarting at the same moment.
+max_requests = 2000
+max_requests_jitter = 200
+
+# --- Time limits -----------------------------------------------------------------------------
+# When DynamoDB is unreachable, the first call of a request gives up after
+#     attempts x (connect + read) + backoff between attempts
+#     = 3 x (1 s + 2 s) + (1 s + 2 s) = 12 s      (botocore throttling backoff <= 2**i s)
+# and the request answers 503. Before that, a worker's first request (or the first after a key
+# rotation) may fetch the issuer's discovery document and JWKS, AUTH0_HTTP_TIMEOUT (3 s) each:
+# 12 s + 2 x 3 s = 18 s at worst.
+# - graceful_timeout (20 s) must cover that, so a restart, deploy or max_requests recycle lets
+#   a request in flight (an order being written) finish instead of cutting it off.
+# - timeout (30 s) stays above both. With gthread it watches the worker's main loop, which keeps
+#   beating while request threads wait, so it only kills a hung worker; with the sync worker it
+#   would kill a slow request, and it must never fire before the app's own timeouts do.
+# The budget is checked below against the values the app will actually use.
+timeout = 30
+graceful_timeout = 20
+# Seconds an idle keep-alive connection stays open. Behind an AWS load balancer set it above the
+# balancer's idle timeout (60 s by default), or the balancer may reuse a connection gunicorn has
+# just closed and answer 502.
+keepalive = _env_number("GUNICORN_KEEPALIVE", 5)
+
+_attempts = _env_number("DYNAMODB_MAX_ATTEMPTS", 3)
+_dynamodb_worst = _attempts * (
+    _env_number("DYNAMODB_CONNECT_TIMEOUT", 1.0, float, minimum=0.001)
+    + _env_number("DYNAMODB_READ_TIMEOUT", 2.0, float, minimum=0.001)
+) + sum(min(2**i, 20) for i in range(_attempts - 1))
+_request_worst = _dynamodb_worst + 2 * _env_number("AUTH0_HTTP_TIMEOUT", 3.0, float, minimum=0.001)
+if _request_worst >= graceful_timeout:
+    _fail(f"DYNAMODB_* and AUTH0_HTTP_TIMEOUT let one request take up to {_request_worst:g} s, "
+          f"not less than graceful_timeout ({graceful_timeout} s): lower them")
+
+# --- Requests --------------------------------------------------------------------------------
+# Long enough for any URL the app serves (an opaque order cursor is a few hundred bytes), short
+# enough to refuse junk early.
+limit_request_line = 4094
+limit_request_fields = 100
+# A header of 8 KB holds a bearer token with the custom claims (~2 KB) and the session cookie.
+limit_request_field_size = 8190
+
+# Only these proxies may tell gunicorn the client's scheme and address (X-Forwarded-*). Behind an
+# ALB, list the ALB's subnets (CIDRs are accepted); "*" only if nothing else can reach the port.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# --- Logging (stdout/stderr: journald or the platform collects them) -------------------------
+accesslog = "-"
+errorlog = "-"
+# The path without its query string (%(U)s, not %(r)s): the login callback's query carries the
+# authorization code and API queries carry cursors. No request headers beyond the user agent:
+# never the Authorization header, cookies or the referrer (which holds full URLs).
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# --- TLS (optional: usually terminated at the ALB or a proxy) --------------------------------
+_tls = _tls_files()
+if _tls:
+    certfile, keyfile = _tls

@@ -1,0 +1,276 @@
+"""gunicorn.conf.py and the other deploy artifacts: behaviour under different environments.
+
+The config is loaded in a fresh interpreter for each case, the way gunicorn loads it, with only
+the environment the test gives it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF = ROOT / "gunicorn.conf.py"
+DEPLOY = ROOT / "deploy"
+
+# Prints the settings the config file defines (plain values only, no helpers or modules).
+LOAD_CONF = """
+import json, runpy, sys
+ns = runpy.run_path(sys.argv[1])
+plain = (str, int, float, bool, list, type(None))
+print(json.dumps({k: v for k, v in ns.items() if not k.startswith("_") and isinstance(v, plain)}))
+"""
+
+
+def run_conf(**env: str) -> subprocess.CompletedProcess:
+    """Load gunicorn.conf.py with exactly `env` (plus PATH) as its environment."""
+    return subprocess.run(
+        [sys.executable, "-c", LOAD_CONF, str(CONF)],
+        env={"PATH": os.environ.get("PATH", "")} | env,
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )
+
+
+def load_conf(**env: str) -> dict:
+    result = run_conf(**env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def refused(**env: str) -> str:
+    """Load the config expecting it to refuse; return its one-line message."""
+    result = run_conf(**env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # one clear line, not a traceback
+    return lines[0]
+
+
+def write_cert(directory: Path, name: str = "server") -> tuple[Path, Path]:
+    """A self-signed certificate and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def env_example() -> dict[str, str]:
+    """The variables of deploy/pizza42.env.example, commented-out ones included (value '')."""
+    variables = {}
+    for line in (DEPLOY / "pizza42.env.example").read_text().splitlines():
+        match = re.match(r"^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$", line.strip())
+        if match:
+            variables[match[2]] = "" if match[1] else match[3]
+    return variables
+
+
+def policy_actions(name: str) -> list[str]:
+    policy = json.loads((DEPLOY / name).read_text())
+    actions = []
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        listed = statement["Action"]
+        actions += [listed] if isinstance(listed, str) else listed
+    return actions
+
+
+def policy_resources(name: str) -> list[str]:
+    policy = json.loads((DEPLOY / name).read_text())
+    resources = []
+    for statement in policy["Statement"]:
+        listed = statement["Resource"]
+        resources += [listed] if isinstance(listed, str) else listed
+    return resources
+
+
+# --- gunicorn.conf.py ------------------------------------------------------------------------
+
+
+def test_defaults():
+    conf = load_conf()
+    assert conf["bind"] == ["0.0.0.0:8000"]
+    assert conf["workers"] == max(2, 2 * len(os.sched_getaffinity(0)))
+    assert conf["threads"] == 4
+    assert conf["worker_class"] == "gthread"
+    assert conf["preload_app"] is False
+    assert (conf["timeout"], conf["graceful_timeout"], conf["keepalive"]) == (30, 20, 5)
+    assert (conf["max_requests"], conf["max_requests_jitter"]) == (2000, 200)
+    assert (conf["accesslog"], conf["errorlog"]) == ("-", "-")
+    assert conf["forwarded_allow_ips"] == "127.0.0.1"
+    assert conf["limit_request_line"] > 0 and conf["limit_request_field_size"] > 0
+
+
+def test_plain_http_when_no_tls_is_configured():
+    conf = load_conf(TLS_CERTFILE="", TLS_KEYFILE="")
+    assert "certfile" not in conf and "keyfile" not in conf
+
+
+def test_port_sets_the_bind_address():
+    assert load_conf(PORT="9000")["bind"] == ["0.0.0.0:9000"]
+
+
+def test_bind_overrides_port_and_may_list_several_addresses():
+    conf = load_conf(PORT="9000", BIND="127.0.0.1:8001, [::1]:8001")
+    assert conf["bind"] == ["127.0.0.1:8001", "[::1]:8001"]
+
+
+def test_process_and_proxy_settings_come_from_the_environment():
+    conf = load_conf(WEB_CONCURRENCY="3", GUNICORN_THREADS="8", GUNICORN_KEEPALIVE="65",
+                     FORWARDED_ALLOW_IPS="10.0.0.0/16")
+    assert (conf["workers"], conf["threads"], conf["keepalive"]) == (3, 8, 65)
+    assert conf["forwarded_allow_ips"] == "10.0.0.0/16"
+
+
+@pytest.mark.parametrize("name, value", [
+    ("WEB_CONCURRENCY", "many"), ("WEB_CONCURRENCY", "0"), ("GUNICORN_THREADS", "-1"),
+    ("PORT", "http"), ("PORT", "70000"),
+])
+def test_a_malformed_number_stops_start_up_naming_the_variable(name, value):
+    assert name in refused(**{name: value})
+
+
+@pytest.mark.parametrize("only, missing", [("TLS_CERTFILE", "TLS_KEYFILE"), ("TLS_KEYFILE", "TLS_CERTFILE")])
+def test_half_a_tls_configuration_is_refused(tmp_path, only, missing):
+    cert, key = write_cert(tmp_path)
+    message = refused(**{only: str(cert if only == "TLS_CERTFILE" else key)})
+    assert f"{only} is set but {missing} is not" in message
+
+
+def test_a_missing_tls_file_is_refused(tmp_path):
+    cert, _ = write_cert(tmp_path)
+    missing = tmp_path / "missing.key"
+    message = refused(TLS_CERTFILE=str(cert), TLS_KEYFILE=str(missing))
+    assert message.endswith(f"TLS_KEYFILE is set but {missing} does not exist")
+
+
+def test_a_key_that_does_not_match_the_certificate_is_refused(tmp_path):
+    cert, _ = write_cert(tmp_path, "one")
+    _, other_key = write_cert(tmp_path, "two")
+    assert "TLS_CERTFILE/TLS_KEYFILE" in refused(TLS_CERTFILE=str(cert), TLS_KEYFILE=str(other_key))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file, so unreadable cannot be simulated")
+def test_an_unreadable_tls_key_is_refused(tmp_path):
+    cert, key = write_cert(tmp_path)
+    key.chmod(0)
+    assert "TLS_KEYFILE is set but" in refused(TLS_CERTFILE=str(cert), TLS_KEYFILE=str(key))
+
+
+def test_tls_files_are_used_when_both_exist(tmp_path):
+    cert, key = write_cert(tmp_path)
+    conf = load_conf(TLS_CERTFILE=str(cert), TLS_KEYFILE=str(key))
+    assert (conf["certfile"], conf["keyfile"]) == (str(cert), str(key))
+
+
+def test_worker_timeout_outlasts_every_dynamodb_retry():
+    example = env_example()
+    timeouts = ("DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT", "DYNAMODB_MAX_ATTEMPTS", "AUTH0_HTTP_TIMEOUT")
+    conf = load_conf(**{name: example[name] for name in timeouts})
+    dynamodb_worst = (float(example["DYNAMODB_CONNECT_TIMEOUT"]) + float(example["DYNAMODB_READ_TIMEOUT"])) \
+        * int(example["DYNAMODB_MAX_ATTEMPTS"])
+    assert conf["timeout"] > dynamodb_worst
+    # The grace period also covers fetching the discovery document and the JWKS first.
+    assert conf["timeout"] > conf["graceful_timeout"] > dynamodb_worst + 2 * float(example["AUTH0_HTTP_TIMEOUT"])
+
+
+def test_dynamodb_timeouts_longer_than_the_grace_period_are_refused():
+    message = refused(DYNAMODB_READ_TIMEOUT="10")
+    assert "graceful_timeout" in message and "DYNAMODB_" in message
+
+
+def test_access_log_leaves_out_query_strings_and_credentials():
+    log_format = load_conf()["access_log_format"]
+    assert "%(U)s" in log_format  # the path, without its query string
+    for leaky in ("%(r)s", "%(q)s", "%(f)s", "%(u)s", "{authorization}i", "{cookie}i"):
+        assert leaky not in log_format
+
+
+# --- systemd unit and Procfile ---------------------------------------------------------------
+
+
+def test_procfile_and_systemd_unit_start_the_same_gunicorn_command():
+    command = "gunicorn --config gunicorn.conf.py wsgi:app"
+    assert (ROOT / "Procfile").read_text().strip() == f"web: {command}"
+    unit = (DEPLOY / "pizza42.service").read_text()
+    assert f"ExecStart=/opt/pizza42/.venv/bin/{command}\n" in unit
+
+
+def test_systemd_waits_longer_than_gunicorns_graceful_shutdown():
+    stop = re.search(r"^TimeoutStopSec=(\d+)$", (DEPLOY / "pizza42.service").read_text(), re.M)
+    assert stop and int(stop[1]) > load_conf()["graceful_timeout"]
+
+
+# --- environment example ---------------------------------------------------------------------
+
+
+def test_env_example_lists_every_setting():
+    spec_and_extras = {
+        "SECRET_KEY", "SECRET_KEY_FALLBACKS", "AUTH0_DOMAIN", "AUTH0_ISSUER", "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "AUTH0_SPA_CLIENT_IDS", "API_ORDER_SCOPE", "AWS_REGION",
+        "DYNAMODB_TABLE_NAME", "DYNAMODB_ENDPOINT_URL", "CORS_ORIGINS", "APP_BASE_URL", "TRUSTED_HOSTS",
+        "DYNAMODB_CONNECT_TIMEOUT", "DYNAMODB_READ_TIMEOUT", "DYNAMODB_MAX_ATTEMPTS", "AUTH0_HTTP_TIMEOUT",
+        "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS", "TLS_CERTFILE", "TLS_KEYFILE",
+    }
+    assert spec_and_extras <= set(env_example())
+
+
+def test_env_example_carries_no_secrets_and_no_aws_keys():
+    example = env_example()
+    assert example["SECRET_KEY"] == "" and example["AUTH0_CLIENT_SECRET"] == ""
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} & set(example)
+
+
+def test_env_example_does_not_set_web_concurrency_empty():
+    # gunicorn reads WEB_CONCURRENCY itself, at import, and crashes on an empty value.
+    text = (DEPLOY / "pizza42.env.example").read_text()
+    assert not re.search(r"^WEB_CONCURRENCY=\s*$", text, re.M)
+
+
+# --- IAM policies ----------------------------------------------------------------------------
+
+
+def test_instance_policy_allows_exactly_what_the_app_calls():
+    # TransactWriteItems has no IAM action of its own: its Put and Update entries need PutItem and
+    # UpdateItem (ConditionCheckItem only if the store ever adds a ConditionCheck entry).
+    assert sorted(policy_actions("iam-policy.json")) == sorted([
+        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DescribeTable",
+    ])
+
+
+@pytest.mark.parametrize("name", ["iam-policy.json", "iam-policy-admin.json"])
+def test_no_policy_uses_wildcards_or_deletes(name):
+    for action in policy_actions(name):
+        assert "*" not in action
+        assert not action.startswith("dynamodb:Delete")  # the app never deletes orders or tables
+    for resource in policy_resources(name):
+        assert resource == "arn:aws:dynamodb:us-east-1:ACCOUNT_ID:table/Pizza42-Orders"
+
+
+def test_admin_only_actions_are_not_in_the_instance_policy():
+    instance = set(policy_actions("iam-policy.json"))
+    admin_only = {"dynamodb:Scan", "dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:DescribeTimeToLive"}
+    assert not instance & admin_only
+    assert admin_only <= set(policy_actions("iam-policy-admin.json"))
