@@ -133,8 +133,9 @@ accesslog = "-"
 errorlog = "-"
 # The path without its query string (%(U)s, not %(r)s): the login callback's query carries the
 # authorization code and API queries carry cursors. No request headers beyond the user agent:
-# never the Authorization header, cookies or the referrer (which holds full URLs).
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# never the Authorization header, cookies or the referrer (which holds full URLs). The response's
+# X-Request-ID ties this line to the app's JSON log lines for the same request.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" rid=%({x-request-id}o)s'
 
 # --- TLS (optional: usually terminated at the ALB or a proxy) --------------------------------
 _tls = _tls_files()

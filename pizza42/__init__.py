@@ -1,0 +1,93 @@
+"""Pizza 42: order pizzas after logging in with Auth0; orders live in DynamoDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from pizza42.config import Settings, load_settings
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: Settings | None = None, *, dynamodb_client: object | None = None,
+               token_verifier: object | None = None) -> Flask:
+    """Build the app: settings from the environment unless given; collaborators injectable for tests."""
+    settings = settings or load_settings()
+    app = Flask(__name__, template_folder=str(_ROOT / "templates"), static_folder=str(_ROOT / "static"))
+    configure(app, settings)
+    register_extensions(app, settings, dynamodb_client, token_verifier)
+    register_security(app, settings)
+    register_web_login(app, settings)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, settings: Settings) -> None:
+    """Flask settings derived from ours."""
+    from pizza42.json_provider import ApiJSONProvider
+
+    app.json = ApiJSONProvider(app)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SECRET_KEY_FALLBACKS=list(settings.secret_key_fallbacks),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_FORM_MEMORY_SIZE=16 * 1024,
+    )
+    app.extensions["pizza42.settings"] = settings
+
+
+def register_extensions(app: Flask, settings: Settings, dynamodb_client: object | None,
+                        token_verifier: object | None) -> None:
+    """The per-process collaborators: one boto3 client, one order store, one token verifier."""
+    from pizza42.auth.tokens import TokenVerifier
+    from pizza42.aws import make_dynamodb_client
+    from pizza42.orders.store import OrderStore
+
+    client = dynamodb_client or make_dynamodb_client(settings)
+    app.extensions["pizza42.store"] = OrderStore(client, settings.table_name)
+    app.extensions["pizza42.verifier"] = token_verifier or TokenVerifier(
+        issuer=settings.auth0_issuer, audience=settings.auth0_audience,
+        spa_client_ids=settings.spa_client_ids, http_timeout=settings.http_timeout)
+
+
+def register_security(app: Flask, settings: Settings) -> None:
+    """JSON logs with request ids, security headers, host checking, CORS on /api."""
+    from pizza42.observability import init_observability
+    from pizza42.security import init_security
+
+    init_observability(app)
+    init_security(app, settings)
+
+
+def register_web_login(app: Flask, settings: Settings) -> None:
+    """Browser login (Authlib's OIDC client), sessions and CSRF for the pages."""
+    from pizza42.auth.login import init_login
+
+    init_login(app, settings)
+
+
+def register_blueprints(app: Flask) -> None:
+    """The JSON API and the web pages."""
+    from pizza42.api import bp as api_bp
+    from pizza42.web import bp as web_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """JSON errors under /api, pages elsewhere."""
+    from pizza42.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """`create-table` and `rebuild-profiles`."""
+    from pizza42.commands import register_commands as register
+
+    register(app)

@@ -1,0 +1,98 @@
+"""API routes: thin — parse, call the orders service, return JSON."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request, url_for
+
+from pizza42 import claims, menu
+from pizza42.api import bp
+from pizza42.api.bearer import current_customer, current_token, require_token
+from pizza42.api.body import idempotency_key, json_body
+from pizza42.api.errors import ApiError
+from pizza42.dependencies import get_store
+from pizza42.observability import audit_order_attempt, record_order_outcome
+from pizza42.orders import service
+from pizza42.orders.model import now_iso
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Liveness for the load balancer: touches neither DynamoDB nor Auth0."""
+    return jsonify({"status": "ok", "service": "pizza42", "time": now_iso()})
+
+
+@bp.get("/ready")
+def ready() -> Response:
+    """Readiness: DynamoDB answers for our table (503 otherwise)."""
+    get_store().ping()
+    return jsonify({"status": "ready", "storage": "dynamodb"})
+
+
+@bp.get("/menu")
+def get_menu() -> Response:
+    """The menu and prices (public)."""
+    return jsonify(menu.menu_as_json())
+
+
+@bp.post("/orders")
+@audit_order_attempt
+@require_token(verified_email=True, scope=True)
+def create_order() -> tuple[Response, int, dict]:
+    """Place an order priced by the server; Idempotency-Key makes retries safe."""
+    key = idempotency_key()
+    customer = current_customer()
+    order, created = service.place_order(get_store(), customer, json_body(), key)
+    record_order_outcome(customer.user_id, customer.email, order.order_id, "placed" if created else "replayed")
+    body = {"success": True, "message": f"Order placed: {order.quantity} × {order.pizza} ({order.size}).",
+            "order": order.to_json(), "storage": "dynamodb"}
+    headers = {"Location": url_for("api.get_order", order_id=order.order_id)}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return jsonify(body), 201, headers
+
+
+def _limit() -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return service.DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= service.MAX_PAGE_SIZE:
+        raise ApiError(400, "invalid_limit", f"'limit' must be a whole number from 1 to {service.MAX_PAGE_SIZE}.",
+                       field="limit")
+    return int(raw)
+
+
+@bp.get("/orders")
+@require_token(verified_email=True)
+def list_orders() -> Response:
+    """The caller's orders, newest first, with the customer profile on the first page."""
+    history = service.list_orders(get_store(), current_token().subject, _limit(), request.args.get("cursor"))
+    return jsonify(history.to_json())
+
+
+@bp.get("/orders/<order_id>")
+@require_token(verified_email=True)
+def get_order(order_id: str) -> Response:
+    """One of the caller's own orders (404 for anyone else's)."""
+    return jsonify({"order": service.get_order(get_store(), current_token().subject, order_id).to_json(),
+                    "storage": "dynamodb"})
+
+
+@bp.get("/verify-token")
+@require_token()
+def verify_token() -> Response:
+    """What the API verified about the presented token (no signature or raw token echoed)."""
+    token = current_token()
+    return jsonify({
+        "valid": True,
+        "token_type": token.token_type,
+        "subject": token.subject,
+        "email": token.email,
+        "email_verified": token.claims.get("email_verified", token.claims.get(claims.EMAIL_VERIFIED)),
+        "can_place_orders": token.can_place_orders,
+        "issuer": token.claims.get("iss"),
+        "audience": token.claims.get("aud"),
+        "expires_at": token.claims.get("exp"),
+        "scope": token.claims.get("scope"),
+        "permissions": token.claims.get("permissions"),
+        "custom_claims": claims.custom_claims(token.claims),
+    })

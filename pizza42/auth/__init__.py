@@ -1,0 +1,1 @@
+"""Authentication: web login (OIDC) and bearer-token verification."""

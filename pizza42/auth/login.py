@@ -1,0 +1,211 @@
+"""Browser login with Authlib's OIDC client: /login, /callback, /logout; minimal claims in the session.
+
+Authlib does the protocol work: discovery, state (kept in the session), nonce, PKCE, the code exchange
+and the ID token's signature, issuer, audience, expiry and nonce checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import unquote, urlsplit
+
+from authlib.common.errors import AuthlibBaseError
+from authlib.common.urls import add_params_to_uri
+from authlib.integrations.flask_client import OAuth, OAuthError
+from authlib.integrations.flask_client.apps import FlaskOAuth2App
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from joserfc.errors import JoseError
+from requests import RequestException
+
+from pizza42.config import Settings
+from pizza42.web.forms import LogoutForm
+from pizza42.web.session import current_user, end_session, start_session, user_from_claims
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+CLIENT_NAME = "auth0"
+SCOPE = "openid profile email"
+NEXT_KEY = "login_next"
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Auth0 connection names: letters, digits, '-' and '_' (e.g. google-oauth2); anything else is dropped.
+_CONNECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+# A return path may only hold visible ASCII: no whitespace or control characters (browsers strip them,
+# turning "/\t/evil.com" into "//evil.com") and no backslash (browsers read "/\evil.com" as "//evil.com").
+_UNSAFE_PATH_CHARS = re.compile(r"[^\x21-\x7e]|\\")
+
+
+def safe_next(value: str | None) -> str:
+    """A same-site path to return to after login; anything that could leave the site becomes '/'."""
+    if not value or len(value) > 512:
+        return "/"
+    for candidate in (value, unquote(value)):  # also as a browser might decode it once
+        if _UNSAFE_PATH_CHARS.search(candidate) or not candidate.startswith("/") or candidate.startswith("//"):
+            return "/"
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc:
+            return "/"
+    return value
+
+
+def cookie_is_secure(settings: Settings, testing: bool) -> bool:
+    """Secure cookies everywhere but plain-http loopback (the sandbox) and tests without a base URL."""
+    if settings.app_base_url:
+        parts = urlsplit(settings.app_base_url)
+        return not (parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS)
+    return not testing
+
+
+class LoginSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with the Secure flag decided from our settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Whether the session cookie gets the Secure attribute."""
+        return cookie_is_secure(self.settings, app.testing)
+
+
+def init_login(app: Flask, settings: Settings) -> None:
+    """Register the OAuth client, session cookie settings and CSRF protection."""
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",  # sent on the provider's top-level redirect back to /callback
+        WTF_CSRF_TIME_LIMIT=None,  # a CSRF token lives as long as the session it is bound to
+    )
+    app.session_interface = LoginSessionInterface(settings)
+    oauth = OAuth(app)
+    oauth.register(
+        CLIENT_NAME,
+        client_id=settings.auth0_client_id,
+        client_secret=settings.auth0_client_secret,
+        server_metadata_url=settings.discovery_url,
+        client_kwargs={"scope": SCOPE, "code_challenge_method": "S256", "default_timeout": settings.http_timeout},
+    )
+    csrf = CSRFProtect(app)
+    from pizza42.api import bp as api_bp
+
+    csrf.exempt(api_bp)  # the JSON API authenticates with bearer tokens, never with the cookie
+    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_blueprint(bp)
+
+
+def _client() -> FlaskOAuth2App:
+    return current_app.extensions["authlib.integrations.flask_client"].create_client(CLIENT_NAME)
+
+
+def external_url(endpoint: str) -> str:
+    """An absolute URL of ours: from APP_BASE_URL when set (behind a proxy), else from the request."""
+    base = current_app.extensions["pizza42.settings"].app_base_url
+    return base + url_for(endpoint) if base else url_for(endpoint, _external=True)
+
+
+def _failure(status: int, title: str, description: str) -> tuple[str, int, dict]:
+    headers = {"Retry-After": "5"} if status == 503 else {}
+    page = render_template("error.html", status=status, title=title, description=description,
+                           retry_url=url_for("auth.login"))
+    return page, status, headers
+
+
+def _csrf_failed(exc: CSRFError) -> tuple[str, int]:
+    log.info("csrf check failed: %s", exc.description)
+    page = render_template("error.html", status=400, title="This form has expired",
+                           description="For your safety we only accept forms that this site has just shown you. "
+                                       "Nothing was saved. Go back, reload the page and try again.")
+    return page, 400
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"  # redirects carrying fresh session cookies
+    return response
+
+
+@bp.get("/login")
+def login() -> Response | tuple[str, int, dict]:
+    """Start an authorization-code login at the provider (optionally with an Auth0 connection)."""
+    params = {}
+    connection = request.args.get("connection", "")
+    if _CONNECTION.fullmatch(connection):
+        params["connection"] = connection
+    session[NEXT_KEY] = safe_next(request.args.get("next"))
+    try:
+        return _client().authorize_redirect(external_url("auth.callback"), **params)
+    except RequestException as exc:
+        log.warning("login: identity provider unreachable: %s", type(exc).__name__)
+        return _failure(503, "We couldn't reach the login service",
+                        "Our login service did not answer. Please try again in a few seconds.")
+
+
+@bp.get("/callback")
+def callback() -> Response | tuple[str, int, dict]:
+    """The provider's redirect back: exchange the code, verify the ID token, start the session."""
+    try:
+        token = _client().authorize_access_token()
+        id_claims = token.get("userinfo")
+        if not id_claims:
+            raise OAuthError(error="missing_id_token")
+        user = user_from_claims(id_claims)
+    except OAuthError as exc:
+        return _refused(exc)
+    except RequestException as exc:
+        log.warning("callback: identity provider unreachable: %s", type(exc).__name__)
+        return _failure(503, "We couldn't reach the login service",
+                        "Our login service did not answer while we finished logging you in. Please try again.")
+    except (JoseError, AuthlibBaseError, KeyError, TypeError, ValueError) as exc:
+        # An ID token that fails verification (signature, issuer, audience, nonce, expiry, claims).
+        log.warning("callback: ID token rejected: %s", type(exc).__name__)
+        return _failure(502, "We couldn't verify your login",
+                        "The login service sent an answer we could not verify, so you are not logged in.")
+    next_path = safe_next(session.get(NEXT_KEY))
+    start_session(user)
+    flash(f"Welcome, {user.display_name}! You are logged in.", "success")
+    return redirect(next_path)
+
+
+def _refused(exc: OAuthError) -> tuple[str, int, dict]:
+    session.pop(NEXT_KEY, None)
+    log.info("callback: login not completed: %s", exc.error)
+    # The provider's error_description is not shown: it is attacker-controllable text in a URL.
+    if exc.error == "mismatching_state":
+        return _failure(400, "This login link has expired",
+                        "We couldn't match this login to one started in this browser (it may be old, or "
+                        "was opened in another browser). Nothing happened; please log in again.")
+    if exc.error == "access_denied":
+        return _failure(400, "Login cancelled",
+                        "The login was cancelled or refused, so you are not logged in.")
+    if exc.error in ("invalid_grant", "invalid_request", "missing_id_token"):
+        return _failure(400, "This login could not be completed",
+                        "The login code was missing, already used or expired. Please log in again.")
+    return _failure(502, "The login service refused this login",
+                    "The login service answered with an error. Please try again.")
+
+
+@bp.get("/logout")
+def logout_page() -> Response | str:
+    """Ask before logging out (logging out changes state, so it is a CSRF-protected POST)."""
+    if current_user() is None:
+        return redirect(url_for("web.home"))
+    return render_template("logout.html", form=LogoutForm())
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Clear the session, then end the provider's session too and come back to the home page."""
+    end_session()
+    home = external_url("web.home")
+    try:
+        endpoint = _client().load_server_metadata().get("end_session_endpoint")
+    except RequestException:
+        endpoint = None  # provider down: we are logged out here; nothing more we can do
+    if not endpoint:
+        return redirect(home, 303)
+    settings = current_app.extensions["pizza42.settings"]
+    # No id_token_hint: the raw ID token is deliberately never kept.
+    return redirect(add_params_to_uri(endpoint, {"post_logout_redirect_uri": home,
+                                                 "client_id": settings.auth0_client_id}), 303)

@@ -1,0 +1,24 @@
+"""Where views find the app's long-lived collaborators (built once in create_app, per process)."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from pizza42.auth.tokens import TokenVerifier
+from pizza42.config import Settings
+from pizza42.orders.store import OrderStore
+
+
+def get_settings() -> Settings:
+    """The validated settings of the running app."""
+    return current_app.extensions["pizza42.settings"]
+
+
+def get_store() -> OrderStore:
+    """The process's order store (one boto3 client per process)."""
+    return current_app.extensions["pizza42.store"]
+
+
+def get_verifier() -> TokenVerifier:
+    """The process's bearer-token verifier (its JWKS cache is shared by all threads)."""
+    return current_app.extensions["pizza42.verifier"]

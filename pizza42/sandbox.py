@@ -1,0 +1,203 @@
+"""The local sandbox behind `make run`: a DynamoDB emulator and an OpenID Connect provider, on loopback.
+
+Nothing here is imported by the app or by wsgi.py; it needs the dev requirements (moto,
+oidc-provider-mock), which production never installs.
+
+    python -m pizza42.sandbox            # start everything and serve the app on 127.0.0.1:8000
+    python -m pizza42.sandbox token      # log in as a demo customer (real authorization code flow)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from pizza42 import claims
+
+HOST = "127.0.0.1"  # one host name everywhere: the provider's issuer is the URL it is reached by
+APP_PORT = int(os.environ.get("SANDBOX_APP_PORT", "8000"))
+DYNAMODB_PORT = int(os.environ.get("SANDBOX_DYNAMODB_PORT", "8042"))
+IDP_PORT = int(os.environ.get("SANDBOX_IDP_PORT", "9400"))
+WEB_CLIENT_ID = "pizza42-web"
+SPA_CLIENT_ID = "pizza42-spa"
+TOKEN_REDIRECT_URI = f"http://{HOST}:{APP_PORT}/sandbox/token-callback"  # never served: we read the code off it
+
+
+def _action_claims(email: str, verified: bool, connection: str, created_at: str) -> dict:
+    """What the Post-Login Action would add for this user (deploy/auth0/post-login-action.js)."""
+    ns = claims.NAMESPACE
+    extra: dict = {
+        ns + "email": email,
+        ns + "email_verified": verified,
+        ns + "can_place_orders": verified,
+        ns + "token_verified_at": "2026-01-01T00:00:00.000Z",
+        ns + "auth_metadata": {"login_method": "database", "connection": connection, "time": created_at},
+    }
+    if verified:
+        extra[ns + "customer_info"] = {"customer_since": created_at, "data_source": "dynamodb"}
+    else:
+        extra[ns + "verification_required"] = {"message": "Please verify your email address to place orders.",
+                                               "action": "verify_email"}
+    return extra
+
+
+DEMO_USERS: dict[str, dict] = {
+    "auth0|demo-verified": {
+        "email": "verified@pizza42.test", "email_verified": True, "name": "Vera Verified",
+        "nickname": "vera", **_action_claims("verified@pizza42.test", True, "Username-Password-Authentication",
+                                            "2026-01-15T10:00:00.000Z"),
+    },
+    "auth0|demo-unverified": {
+        "email": "unverified@pizza42.test", "email_verified": False, "name": "Umberto Unverified",
+        "nickname": "umberto", **_action_claims("unverified@pizza42.test", False, "Username-Password-Authentication",
+                                               "2026-11-01T10:00:00.000Z"),
+    },
+}
+
+
+def sandbox_environment(*, app_port: int = APP_PORT, dynamodb_port: int = DYNAMODB_PORT,
+                        idp_port: int = IDP_PORT) -> dict[str, str]:
+    """The settings of spec §1 pointing at the local emulator and provider (fake AWS credentials)."""
+    return {
+        "SECRET_KEY": secrets.token_hex(32),
+        "AUTH0_ISSUER": f"http://{HOST}:{idp_port}",
+        "AUTH0_CLIENT_ID": WEB_CLIENT_ID,
+        "AUTH0_CLIENT_SECRET": "sandbox-not-a-secret",
+        "AUTH0_SPA_CLIENT_IDS": SPA_CLIENT_ID,
+        "AUTH0_AUDIENCE": "https://pizza42-api",
+        "APP_BASE_URL": f"http://{HOST}:{app_port}",
+        "CORS_ORIGINS": "http://localhost:3000",
+        "DYNAMODB_ENDPOINT_URL": f"http://{HOST}:{dynamodb_port}",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        # The local provider speaks plain http on loopback; Authlib refuses that unless told.
+        "AUTHLIB_INSECURE_TRANSPORT": "1",
+    }
+
+
+@contextmanager
+def _serve(app: object, port: int) -> Iterator[BaseWSGIServer]:
+    server = make_server(HOST, port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(2)
+
+
+@contextmanager
+def identity_provider(port: int = IDP_PORT) -> Iterator[str]:
+    """oidc-provider-mock with the demo customers; yields its issuer URL."""
+    import oidc_provider_mock
+
+    users = [oidc_provider_mock.User(sub=sub, claims=dict(user_claims)) for sub, user_claims in DEMO_USERS.items()]
+    provider = oidc_provider_mock.app(user_claims=users, access_token_max_age=timedelta(hours=8))
+    with _serve(provider, port) as server:
+        yield f"http://{HOST}:{server.server_port}"
+
+
+@contextmanager
+def dynamodb_emulator(port: int = DYNAMODB_PORT) -> Iterator[str]:
+    """moto's DynamoDB over real HTTP; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.stop()
+
+
+def login_for_token(issuer: str, sub: str, client_id: str = SPA_CLIENT_ID) -> dict:
+    """A real authorization-code login at the local provider, as the SPA does it; returns the token response."""
+    config = requests.get(issuer + "/.well-known/openid-configuration", timeout=5).json()
+    params = {"client_id": client_id, "response_type": "code", "scope": "openid profile email",
+              "redirect_uri": TOKEN_REDIRECT_URI, "state": secrets.token_urlsafe(8),
+              "nonce": secrets.token_urlsafe(8)}
+    authorize_url = config["authorization_endpoint"] + "?" + urlencode(params)
+    # The provider's login form: choose the demo user, as a person would with one click.
+    answer = requests.post(authorize_url, data={"sub": sub}, allow_redirects=False, timeout=5)
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    if query.get("state") != [params["state"]]:
+        raise RuntimeError("the provider answered with another state")
+    token = requests.post(config["token_endpoint"], timeout=5, auth=(client_id, "sandbox"), data={
+        "grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": TOKEN_REDIRECT_URI})
+    token.raise_for_status()
+    return token.json()
+
+
+def _banner(env: dict[str, str]) -> str:
+    base = env["APP_BASE_URL"]
+    return f"""
+  Pizza 42 sandbox is running (Ctrl-C stops it).
+
+  Open   {base}/            log in as a demo customer on the local provider's page:
+           auth0|demo-verified     verified email, can order
+           auth0|demo-unverified   unverified email, sees why they cannot order
+  DynamoDB emulator   {env["DYNAMODB_ENDPOINT_URL"]}   (table {env.get("DYNAMODB_TABLE_NAME", "Pizza42-Orders")})
+  Identity provider   {env["AUTH0_ISSUER"]}
+
+  Call the API with a real token (the SPA's ID token, from a real login):
+    TOKEN=$(make -s token)        # or: make -s token CUSTOMER='auth0|demo-unverified'
+    curl -s {base}/api/health
+    curl -s -X POST {base}/api/orders -H "Authorization: Bearer $TOKEN" \\
+         -H 'Content-Type: application/json' -d '{{"pizza": "Margherita", "size": "medium", "quantity": 2}}'
+    curl -s {base}/api/orders -H "Authorization: Bearer $TOKEN"
+"""
+
+
+def serve() -> None:
+    """Start the emulator, the provider and the app; block until interrupted."""
+    from pizza42 import create_app
+    from pizza42.config import load_settings
+
+    # The emulator and the provider log every request through werkzeug; keep the console readable.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    env = sandbox_environment()
+    os.environ.update(env)
+    with dynamodb_emulator(), identity_provider():
+        app = create_app(load_settings(os.environ))
+        with app.app_context():
+            app.extensions["pizza42.store"].create_table()
+        print(_banner(env), flush=True)
+        server = make_server(HOST, APP_PORT, app, threaded=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("\nstopping the sandbox", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`serve` (default) or `token`."""
+    parser = argparse.ArgumentParser(prog="python -m pizza42.sandbox")
+    parser.add_argument("command", nargs="?", choices=["serve", "token"], default="serve")
+    parser.add_argument("--user", default="auth0|demo-verified", choices=sorted(DEMO_USERS))
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        try:
+            print(login_for_token(f"http://{HOST}:{IDP_PORT}", args.user)["id_token"])
+        except requests.ConnectionError:
+            sys.exit("the sandbox is not running: start it with `make run` in another terminal")
+        return
+    serve()
+
+
+if __name__ == "__main__":
+    main()

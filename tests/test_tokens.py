@@ -1,0 +1,479 @@
+"""Bearer-token verification (spec §4 Tokens), against a real local issuer serving discovery and a JWKS."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+from pizza42.auth.tokens import (
+    IdentityProviderUnavailable,
+    TokenError,
+    TokenVerifier,
+    VerifiedToken,
+    parse_bearer,
+)
+from pizza42.claims import CAN_PLACE_ORDERS, EMAIL
+from tests.jwt_helpers import LocalIssuer, RSAKeyFixture, b64url, compact
+
+API = "https://pizza42-api"
+SPA = "spa-client-id"
+REFETCH = 60.0
+
+
+class FakeClock:
+    """A clock the tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="session")
+def key() -> RSAKeyFixture:
+    """The issuer's signing key, published in its JWKS as "key-1"."""
+    return RSAKeyFixture(kid="key-1")
+
+
+@pytest.fixture(scope="session")
+def other_key() -> RSAKeyFixture:
+    """Another key: the next one after a rotation, or an attacker's."""
+    return RSAKeyFixture(kid="key-2")
+
+
+@pytest.fixture
+def idp(key):
+    """A local issuer over real HTTP, publishing `key`."""
+    with LocalIssuer(key.jwks) as issuer:
+        yield issuer
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The verifier's clock, which the tests advance by hand."""
+    return FakeClock()
+
+
+@pytest.fixture
+def make_verifier(idp, clock):
+    """Build a verifier for the local issuer; keyword arguments override its options."""
+
+    def make(**overrides) -> TokenVerifier:
+        options = dict(
+            issuer=idp.issuer,
+            audience=API,
+            spa_client_ids={SPA},
+            http_timeout=0.5,
+            min_refetch_interval=REFETCH,
+            clock=clock,
+        )
+        return TokenVerifier(**{**options, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def verifier(make_verifier) -> TokenVerifier:
+    """A verifier for the API audience that also accepts the legacy SPA's ID tokens."""
+    return make_verifier()
+
+
+@pytest.fixture
+def claims(idp, clock):
+    """Claims of a valid access token, with overrides (None removes a claim)."""
+
+    def make(**overrides) -> dict:
+        now = int(clock())
+        base = {
+            "iss": idp.issuer,
+            "sub": "auth0|alice",
+            "aud": API,
+            "iat": now,
+            "exp": now + 3600,
+            "scope": "openid profile",
+        }
+        merged = {**base, **overrides}
+        return {k: v for k, v in merged.items() if v is not None}
+
+    return make
+
+
+@pytest.fixture
+def id_claims(claims):
+    """Claims of a valid ID token issued to the legacy SPA."""
+    return lambda **overrides: claims(**{"aud": SPA, "scope": None, "email": "alice@example.com", **overrides})
+
+
+# --- parse_bearer ----------------------------------------------------------------------------------
+
+
+def test_parse_bearer_returns_the_token():
+    assert parse_bearer("Bearer abc.DEF-_.x~+/=") == "abc.DEF-_.x~+/="
+
+
+def test_parse_bearer_accepts_a_lowercase_scheme():
+    assert parse_bearer("bearer abc.def.ghi") == "abc.def.ghi"
+
+
+@pytest.mark.parametrize("header", [None, ""], ids=["absent", "empty"])
+def test_parse_bearer_rejects_a_missing_header(header):
+    with pytest.raises(TokenError):
+        parse_bearer(header)
+
+
+NOT_BEARER_SPACE_TOKEN = {
+    "basic": "Basic dXNlcjpwYXNz",
+    "no-token": "Bearer",
+    "no-token-after-space": "Bearer ",
+    "two-spaces": "Bearer  abc.def.ghi",
+    "two-tokens": "Bearer abc def",
+    "trailing-newline": "Bearer abc\n",
+    "leading-space": " Bearer abc",
+    "no-space": "Bearerabc",
+    "padding-inside": "Bearer a=b",
+    "not-token68": "Bearer ab€",
+}
+
+
+@pytest.mark.parametrize("header", NOT_BEARER_SPACE_TOKEN.values(), ids=NOT_BEARER_SPACE_TOKEN.keys())
+def test_parse_bearer_rejects_anything_but_exactly_bearer_space_token(header):
+    with pytest.raises(TokenError):
+        parse_bearer(header)
+
+
+# --- valid tokens ----------------------------------------------------------------------------------
+
+
+def test_access_token_with_string_audience_is_verified(verifier, key, claims):
+    result = verifier.verify(key.sign(claims()))
+    assert isinstance(result, VerifiedToken)
+    assert (result.token_type, result.subject) == ("access", "auth0|alice")
+    assert result.claims["aud"] == API
+
+
+def test_access_token_with_list_audience_is_verified(verifier, key, claims, idp):
+    token = key.sign(claims(aud=[API, idp.issuer + "/userinfo"]))
+    assert verifier.verify(token).token_type == "access"
+
+
+def test_id_token_from_a_configured_spa_client_is_verified(verifier, key, id_claims):
+    result = verifier.verify(key.sign(id_claims()))
+    assert result.token_type == "id"
+    assert result.email == "alice@example.com"
+
+
+def test_id_token_with_list_audience_and_our_azp_is_verified(verifier, key, id_claims):
+    assert verifier.verify(key.sign(id_claims(aud=[SPA, "other"], azp=SPA))).token_type == "id"
+
+
+def test_id_token_from_another_client_is_rejected(verifier, key, id_claims):
+    with pytest.raises(TokenError, match="not issued for this API"):
+        verifier.verify(key.sign(id_claims(aud="someone-elses-spa")))
+
+
+def test_id_token_authorized_for_another_party_is_rejected(verifier, key, id_claims):
+    with pytest.raises(TokenError):
+        verifier.verify(key.sign(id_claims(aud=[SPA, "other"], azp="other")))
+
+
+def test_id_token_with_a_malformed_azp_is_rejected(verifier, key, id_claims):
+    with pytest.raises(TokenError):
+        verifier.verify(key.sign(id_claims(azp=[SPA])))
+
+
+def test_token_without_kid_is_verified_when_the_jwks_has_a_single_key(verifier, key, id_claims, idp):
+    idp.jwks = key.jwks_without_kid
+    assert verifier.verify(key.sign(id_claims(), headers={"kid": None})).subject == "auth0|alice"
+
+
+def test_token_without_kid_is_rejected_when_the_jwks_has_several_keys(verifier, key, other_key, claims, idp):
+    idp.jwks = {"keys": key.jwks["keys"] + other_key.jwks["keys"]}
+    with pytest.raises(TokenError, match="key id"):
+        verifier.verify(key.sign(claims(), headers={"kid": None}))
+
+
+def test_token_expired_within_the_leeway_is_accepted(verifier, key, claims, clock):
+    assert verifier.verify(key.sign(claims(exp=int(clock()) - 30))).subject == "auth0|alice"
+
+
+# --- rejected tokens -------------------------------------------------------------------------------
+
+
+MALFORMED_TOKENS = {
+    "empty": "",
+    "opaque": "opaque-random-string",
+    "two-segments": "abc.def",
+    "jwe-like": "a.b.c.d.e",
+    "bad-base64": "!!!.@@@.###",
+    "garbage-segments": "a.b.c",
+    "header-not-json": b64url(b"not json") + "." + b64url(b"{}") + ".c2ln",
+    "header-not-object": b64url(b'["alg", "RS256"]') + "." + b64url(b"{}") + ".c2ln",
+    "non-ascii": "eyJhbGciOiJSUzI1NiJ9.é.c2ln",
+}
+
+
+@pytest.mark.parametrize("token", MALFORMED_TOKENS.values(), ids=MALFORMED_TOKENS.keys())
+def test_malformed_token_is_rejected_with_token_error(verifier, token):
+    with pytest.raises(TokenError):
+        verifier.verify(token)
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"[1, 2]", b'"a string"'], ids=["text", "array", "string"])
+def test_signed_payload_that_is_not_a_json_object_is_rejected(verifier, key, payload):
+    with pytest.raises(TokenError, match="payload"):
+        verifier.verify(key.sign_payload(payload))
+
+
+@pytest.mark.parametrize("crit", [1, ["b64", 2], ["x-unknown"]], ids=["number", "list-with-number", "unknown"])
+def test_malformed_or_unknown_crit_header_is_rejected(verifier, key, claims, crit):
+    with pytest.raises(TokenError):
+        verifier.verify(key.sign_payload(json.dumps(claims()).encode(), headers={"crit": crit}))
+
+
+def test_alg_none_is_rejected(verifier, claims):
+    with pytest.raises(TokenError, match="RS256"):
+        verifier.verify(compact({"alg": "none", "kid": "key-1"}, claims()))
+
+
+def test_hs256_signed_with_the_public_key_pem_is_rejected(verifier, key, claims):
+    with pytest.raises(TokenError, match="RS256"):
+        verifier.verify(key.sign_hs256_with_public_pem(claims()))
+
+
+@pytest.mark.parametrize("alg", ["RS512", "PS256"])
+def test_other_algorithms_are_rejected_even_with_a_valid_signature(verifier, key, claims, alg):
+    with pytest.raises(TokenError, match="RS256"):
+        verifier.verify(key.sign(claims(), alg=alg))
+
+
+def test_tampered_payload_is_rejected(verifier, key, claims):
+    header, _, signature = key.sign(claims()).split(".")
+    forged = b64url(b'{"iss": "x", "sub": "auth0|mallory"}')
+    with pytest.raises(TokenError, match="signature"):
+        verifier.verify(f"{header}.{forged}.{signature}")
+
+
+def test_token_signed_by_an_unknown_key_is_rejected(verifier, other_key, claims):
+    with pytest.raises(TokenError, match="unknown key"):
+        verifier.verify(other_key.sign(claims()))
+
+
+def test_token_with_our_kid_but_another_keys_signature_is_rejected(verifier, other_key, claims):
+    with pytest.raises(TokenError, match="signature"):
+        verifier.verify(other_key.sign(claims(), headers={"kid": "key-1"}))
+
+
+def test_embedded_jwk_header_is_never_trusted(verifier, other_key, claims):
+    token = other_key.sign(claims(), headers={"kid": "key-1", "jwk": other_key.public_jwk})
+    with pytest.raises(TokenError):
+        verifier.verify(token)
+
+
+def test_jku_header_is_never_followed(verifier, key, other_key, claims):
+    with LocalIssuer(other_key.jwks) as attacker:
+        token = other_key.sign(claims(), headers={"jku": attacker.jwks_url})
+        with pytest.raises(TokenError):
+            verifier.verify(token)
+        assert attacker.jwks_fetches == 0
+
+
+@pytest.mark.parametrize("iss", ["https://evil.example", "TRAILING_SLASH", None], ids=["other", "slash", "none"])
+def test_wrong_or_missing_issuer_is_rejected(verifier, key, claims, idp, iss):
+    token = key.sign(claims(iss=idp.issuer + "/" if iss == "TRAILING_SLASH" else iss))
+    with pytest.raises(TokenError, match="iss"):
+        verifier.verify(token)
+
+
+def test_issuer_is_compared_exactly_when_configured_with_a_trailing_slash(make_verifier, key, claims, idp):
+    verifier = make_verifier(issuer=idp.issuer + "/")
+    assert verifier.verify(key.sign(claims(iss=idp.issuer + "/"))).subject == "auth0|alice"
+    with pytest.raises(TokenError, match="iss"):
+        verifier.verify(key.sign(claims(iss=idp.issuer)))
+
+
+@pytest.mark.parametrize(
+    "aud", ["https://other-api", ["https://other-api", "x"], 42, None], ids=["string", "list", "number", "missing"]
+)
+def test_wrong_audience_is_rejected(verifier, key, claims, aud):
+    with pytest.raises(TokenError):
+        verifier.verify(key.sign(claims(aud=aud)))
+
+
+def test_token_expired_beyond_the_leeway_is_rejected(verifier, key, claims, clock):
+    with pytest.raises(TokenError, match="expired"):
+        verifier.verify(key.sign(claims(exp=int(clock()) - 61)))
+
+
+def test_token_without_exp_is_rejected(verifier, key, claims):
+    with pytest.raises(TokenError, match="exp"):
+        verifier.verify(key.sign(claims(exp=None)))
+
+
+@pytest.mark.parametrize("claim", ["nbf", "iat"])
+def test_token_not_yet_valid_beyond_the_leeway_is_rejected(verifier, key, claims, clock, claim):
+    with pytest.raises(TokenError, match=claim):
+        verifier.verify(key.sign(claims(**{claim: int(clock()) + 120})))
+
+
+@pytest.mark.parametrize("sub", [None, "", 42], ids=["missing", "empty", "number"])
+def test_token_without_a_string_subject_is_rejected(verifier, key, claims, sub):
+    with pytest.raises(TokenError, match="sub"):
+        verifier.verify(key.sign(claims(sub=sub)))
+
+
+def test_error_messages_never_contain_token_content(verifier, key, claims):
+    secret = "s3cr3t-marker"
+    for token in [key.sign(claims(aud=secret)), key.sign(claims(sub=secret, exp=1)), secret + ".a.b"]:
+        with pytest.raises(TokenError) as caught:
+            verifier.verify(token)
+        assert secret not in caught.value.message and secret not in str(caught.value)
+
+
+# --- keys: fetching, caching, rotation, outages ----------------------------------------------------
+
+
+def test_keys_are_not_fetched_before_the_first_verify(verifier, idp):
+    assert (idp.discovery_fetches, idp.jwks_fetches) == (0, 0)
+
+
+def test_keys_are_fetched_once_and_cached(verifier, key, claims, idp):
+    for _ in range(5):
+        verifier.verify(key.sign(claims()))
+    assert (idp.discovery_fetches, idp.jwks_fetches) == (1, 1)
+
+
+@pytest.mark.parametrize("interval", [REFETCH, 0.0], ids=["rate-limited", "no-rate-limit"])
+def test_concurrent_first_requests_fetch_the_keys_once(make_verifier, key, claims, idp, interval):
+    verifier = make_verifier(min_refetch_interval=interval)
+    token = key.sign(claims())
+    idp.delay = 0.2
+    barrier = threading.Barrier(8)
+    results: list = []
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(verifier.verify(token).subject)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["auth0|alice"] * 8
+    assert idp.jwks_fetches == 1
+
+
+def test_rotated_key_is_accepted_after_one_refetch(verifier, key, other_key, claims, idp, clock):
+    verifier.verify(key.sign(claims()))
+    idp.jwks = {"keys": key.jwks["keys"] + other_key.jwks["keys"]}
+    clock.advance(REFETCH + 1)
+    assert verifier.verify(other_key.sign(claims())).subject == "auth0|alice"
+    verifier.verify(other_key.sign(claims()))  # now cached: no further fetch
+    assert idp.jwks_fetches == 2
+
+
+def test_unknown_kids_trigger_at_most_one_refetch_per_interval(verifier, key, other_key, claims, idp, clock):
+    verifier.verify(key.sign(claims()))
+    clock.advance(REFETCH + 1)
+    for _ in range(20):
+        with pytest.raises(TokenError):
+            verifier.verify(other_key.sign(claims(), headers={"kid": uuid.uuid4().hex}))
+    assert idp.jwks_fetches == 2
+    clock.advance(REFETCH + 1)
+    with pytest.raises(TokenError):
+        verifier.verify(other_key.sign(claims(), headers={"kid": uuid.uuid4().hex}))
+    assert idp.jwks_fetches == 3
+
+
+@pytest.mark.parametrize("outage", ["500", "bad-json", "timeout", "stopped"])
+def test_jwks_outage_keeps_the_last_good_keys(verifier, key, other_key, claims, idp, clock, outage):
+    token = key.sign(claims())
+    verifier.verify(token)
+    {
+        "500": lambda: idp.fail_with(500),
+        "bad-json": idp.serve_bad_json,
+        "stopped": idp.stop,
+        "timeout": lambda: setattr(idp, "delay", 1.0),
+    }[outage]()
+    clock.advance(REFETCH + 1)
+    with pytest.raises(TokenError, match="unknown key"):
+        verifier.verify(other_key.sign(claims()))  # forces a refetch, which fails
+    assert verifier.verify(token).subject == "auth0|alice"
+
+
+def test_jwks_without_usable_keys_keeps_the_last_good_keys(verifier, key, other_key, claims, idp, clock):
+    token = key.sign(claims())
+    verifier.verify(token)
+    idp.jwks = {"keys": [{"kty": "EC", "kid": "ec"}, {**other_key.public_jwk, "use": "enc"}]}
+    clock.advance(REFETCH + 1)
+    with pytest.raises(TokenError):
+        verifier.verify(other_key.sign(claims()))
+    assert idp.jwks_fetches == 2
+    assert verifier.verify(token).subject == "auth0|alice"
+
+
+def test_encryption_keys_in_the_jwks_are_not_used_for_signatures(verifier, other_key, claims, idp):
+    idp.jwks = {"keys": [{**other_key.public_jwk, "use": "enc"}]}
+    with pytest.raises(IdentityProviderUnavailable):
+        verifier.verify(other_key.sign(claims()))
+
+
+@pytest.mark.parametrize("outage", ["500", "stopped"])
+def test_identity_provider_down_at_first_use_is_unavailable(verifier, key, claims, idp, outage):
+    idp.fail_with(500) if outage == "500" else idp.stop()
+    with pytest.raises(IdentityProviderUnavailable):
+        verifier.verify(key.sign(claims()))
+
+
+def test_first_use_outage_is_retried_after_a_few_seconds_not_on_every_request(verifier, key, claims, idp, clock):
+    idp.fail_with(500)
+    token = key.sign(claims())
+    for _ in range(3):
+        with pytest.raises(IdentityProviderUnavailable):
+            verifier.verify(token)
+    assert idp.discovery_fetches == 1
+    idp.recover()
+    clock.advance(5)
+    assert verifier.verify(token).subject == "auth0|alice"
+
+
+# --- what a verified token grants ------------------------------------------------------------------
+
+
+def test_access_token_has_a_scope_from_its_scope_claim(verifier, key, claims):
+    result = verifier.verify(key.sign(claims(scope="openid place:orders")))
+    assert result.has_scope("place:orders")
+    assert not result.has_scope("place")
+
+
+def test_access_token_has_a_scope_from_its_permissions(verifier, key, claims):
+    result = verifier.verify(key.sign(claims(scope=None, permissions=["place:orders"])))
+    assert result.has_scope("place:orders")
+    assert not result.has_scope("read:orders")
+
+
+def test_id_token_of_the_legacy_spa_has_every_scope(verifier, key, id_claims):
+    assert verifier.verify(key.sign(id_claims())).has_scope("place:orders")
+
+
+def test_can_place_orders_follows_the_custom_claim(verifier, key, claims):
+    result = verifier.verify(key.sign(claims(**{CAN_PLACE_ORDERS: False, "email_verified": True})))
+    assert result.can_place_orders is False
+
+
+def test_can_place_orders_falls_back_to_email_verified(verifier, key, claims):
+    assert verifier.verify(key.sign(claims(email_verified=True))).can_place_orders is True
+    assert verifier.verify(key.sign(claims(email_verified=False))).can_place_orders is False
+
+
+def test_email_prefers_the_custom_claim(verifier, key, claims):
+    token = key.sign(claims(**{EMAIL: "alice@pizza42.example", "email": "other@example.com"}))
+    assert verifier.verify(token).email == "alice@pizza42.example"
