@@ -38,7 +38,8 @@ def test_totals_and_average_are_exact_to_the_cent():
 
 
 def test_favourites_count_pizzas_not_orders():
-    summary = Summary.of([order("Supreme", "large", quantity=3, total="72.00"), order("Margherita"), order("Margherita")])
+    summary = Summary.of([order("Supreme", "large", quantity=3, total="72.00"), order("Margherita"),
+                          order("Margherita")])
     profile = customer_profile(summary, NOW)
     assert profile["favorite_pizza"] == "Supreme"
     assert profile["favorite_size"] == "large"
