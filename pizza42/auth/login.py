@@ -21,6 +21,7 @@ from joserfc.errors import JoseError
 from requests import RequestException
 
 from pizza42.config import Settings
+from pizza42.dependencies import get_settings
 from pizza42.web.forms import LogoutForm
 from pizza42.web.session import current_user, end_session, start_session, user_from_claims
 
@@ -101,8 +102,16 @@ def _client() -> FlaskOAuth2App:
 
 def external_url(endpoint: str) -> str:
     """An absolute URL of ours: from APP_BASE_URL when set (behind a proxy), else from the request."""
-    base = current_app.extensions["pizza42.settings"].app_base_url
+    base = get_settings().app_base_url
     return base + url_for(endpoint) if base else url_for(endpoint, _external=True)
+
+
+def _id_token_rules() -> dict:
+    """Exact issuer (ours, not just the discovery document's) and our client id among the audiences."""
+    settings = get_settings()
+    return {"iss": {"essential": True, "values": [settings.auth0_issuer]},
+            "aud": {"essential": True, "values": [settings.auth0_client_id]},
+            "sub": {"essential": True}, "exp": {"essential": True}}
 
 
 def _failure(status: int, title: str, description: str) -> tuple[str, int, dict]:
@@ -134,6 +143,10 @@ def login() -> Response | tuple[str, int, dict]:
     if _CONNECTION.fullmatch(connection):
         params["connection"] = connection
     session[NEXT_KEY] = safe_next(request.args.get("next"))
+    # One login in flight per browser: abandoned attempts' state would otherwise pile up in the cookie
+    # (about 600 bytes each) until it passed 4 KB and browsers silently dropped it.
+    for key in [key for key in session if key.startswith(f"_state_{CLIENT_NAME}_")]:
+        session.pop(key)
     try:
         return _client().authorize_redirect(external_url("auth.callback"), **params)
     except RequestException as exc:
@@ -146,7 +159,7 @@ def login() -> Response | tuple[str, int, dict]:
 def callback() -> Response | tuple[str, int, dict]:
     """The provider's redirect back: exchange the code, verify the ID token, start the session."""
     try:
-        token = _client().authorize_access_token()
+        token = _client().authorize_access_token(claims_options=_id_token_rules())
         id_claims = token.get("userinfo")
         if not id_claims:
             raise OAuthError(error="missing_id_token")
@@ -179,7 +192,7 @@ def _refused(exc: OAuthError) -> tuple[str, int, dict]:
     if exc.error == "access_denied":
         return _failure(400, "Login cancelled",
                         "The login was cancelled or refused, so you are not logged in.")
-    if exc.error in ("invalid_grant", "invalid_request", "missing_id_token"):
+    if exc.error in ("invalid_grant", "invalid_request"):
         return _failure(400, "This login could not be completed",
                         "The login code was missing, already used or expired. Please log in again.")
     return _failure(502, "The login service refused this login",
@@ -205,7 +218,6 @@ def logout() -> Response:
         endpoint = None  # provider down: we are logged out here; nothing more we can do
     if not endpoint:
         return redirect(home, 303)
-    settings = current_app.extensions["pizza42.settings"]
     # No id_token_hint: the raw ID token is deliberately never kept.
     return redirect(add_params_to_uri(endpoint, {"post_logout_redirect_uri": home,
-                                                 "client_id": settings.auth0_client_id}), 303)
+                                                 "client_id": get_settings().auth0_client_id}), 303)

@@ -1,0 +1,145 @@
+"""Fixtures for the web pages: the local OIDC provider in a thread, the app on moto, and a real login."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from pizza42 import create_app
+from pizza42.config import Settings, load_settings
+from pizza42.orders.store import OrderStore
+from pizza42.sandbox import WEB_CLIENT_ID, identity_provider
+
+VERIFIED = "auth0|demo-verified"
+UNVERIFIED = "auth0|demo-unverified"
+TABLE = "Pizza42-Orders"
+
+
+def web_settings(issuer: str, **env: str) -> Settings:
+    """Settings as an operator would give them, pointing at the local provider."""
+    return load_settings({"SECRET_KEY": "test-secret-key-0123456789", "AUTH0_ISSUER": issuer,
+                          "AUTH0_CLIENT_ID": WEB_CLIENT_ID, "AUTH0_CLIENT_SECRET": "web-secret", **env})
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (a provider that is down)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_wsgi(app: object) -> Iterator[str]:
+    """Serve a WSGI app on a free loopback port in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(2)
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_on_loopback(monkeypatch) -> None:
+    """The local provider speaks http; Authlib refuses that unless told (as the sandbox tells it)."""
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+
+
+@pytest.fixture(scope="session")
+def provider() -> Iterator[str]:
+    """oidc-provider-mock with the sandbox's demo customers, in a thread; yields its issuer."""
+    with identity_provider(port=0) as issuer:
+        yield issuer
+
+
+@pytest.fixture
+def settings(provider) -> Settings:
+    """Settings for the app under test (no APP_BASE_URL: redirect URIs come from the request)."""
+    return web_settings(provider)
+
+
+@pytest.fixture
+def app(settings, dynamodb):
+    """The app under test on the moto table."""
+    app = create_app(settings, dynamodb_client=dynamodb)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client (a browser without JavaScript)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def store(dynamodb) -> OrderStore:
+    """The order store the app writes to."""
+    return OrderStore(dynamodb, TABLE)
+
+
+def table_items(dynamodb) -> list[dict]:
+    """Everything in the table (orders, summaries, idempotency records)."""
+    return dynamodb.scan(TableName=TABLE)["Items"]
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """The hidden inputs (CSRF token, order key) of a page's forms."""
+    fields = {}
+    for tag in re.findall(r"<input[^>]+>", html):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name and value and 'type="hidden"' in tag:
+            fields[name.group(1)] = value.group(1)
+    return fields
+
+
+class AuthActions:
+    """Log in through the real provider: the test client plays the browser, requests plays the person."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def start(self, query: str = "") -> str:
+        """GET /login; return the provider's authorization URL it redirects to."""
+        response = self._client.get("/login" + query)
+        assert response.status_code == 302, response.status_code
+        return response.headers["Location"]
+
+    def authorize(self, authorize_url: str, sub: str = VERIFIED, **form: str) -> str:
+        """Pick a demo user on the provider's form; return our callback path and query it redirects to."""
+        answer = requests.post(authorize_url, data=form or {"sub": sub}, allow_redirects=False, timeout=5)
+        assert answer.status_code == 302, answer.text[:300]
+        location = urlsplit(answer.headers["Location"])
+        return f"{location.path}?{location.query}"
+
+    def login(self, sub: str = VERIFIED, query: str = ""):
+        """The whole flow; return the callback's response."""
+        return self._client.get(self.authorize(self.start(query), sub))
+
+    def place_order(self, pizza: str = "Margherita", size: str = "medium", quantity: str = "2"):
+        """Open the ordering page and submit its form, as a browser would."""
+        fields = form_fields(self._client.get("/").get_data(as_text=True))
+        return self._client.post("/", data={**fields, "pizza": pizza, "size": size, "quantity": quantity})
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    """Login helpers bound to the test client."""
+    return AuthActions(client)
+
+
+def read_session(app, client) -> tuple[dict, str]:
+    """The decoded session cookie and its raw value."""
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    assert cookie is not None, "no session cookie"
+    return app.session_interface.get_signing_serializer(app).loads(cookie.value), cookie.value

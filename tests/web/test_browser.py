@@ -1,0 +1,180 @@
+"""The customer journey in a real browser (Debian's chromium via Playwright), with screenshots for a person.
+
+The app is served by werkzeug in a thread, the local OIDC provider in another, DynamoDB by moto; the browser
+is not allowed to reach anything but loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pizza42 import create_app
+from tests.dynamo_helpers import CountingClient
+from tests.web.conftest import serve_wsgi, web_settings
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.browser
+
+
+def _require_chromium() -> None:
+    missing = None
+    if not Path(CHROMIUM).exists():
+        missing = f"{CHROMIUM} not found: `apt-get install chromium` enables the browser tests"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "playwright is not installed: `pip install -r requirements-dev.txt` enables the browser tests"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing + " (CI is set: browser tests must run)")
+        pytest.skip(missing)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless chromium for the module."""
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class _LateApp:
+    """A WSGI callable whose app is set once the server's port (and so APP_BASE_URL) is known."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def live_app(provider, dynamodb) -> Iterator[str]:
+    """The app on 127.0.0.1, configured like the sandbox (APP_BASE_URL, local provider, moto)."""
+    late = _LateApp()
+    with serve_wsgi(late) as base_url:
+        late.app = create_app(web_settings(provider, APP_BASE_URL=base_url),
+                              dynamodb_client=CountingClient(dynamodb, serialise=True))  # moto is not thread-safe
+        yield base_url
+
+
+@pytest.fixture
+def page(browser, live_app) -> Iterator[object]:
+    """A fresh browser context (no cookies) that may only talk to loopback; fails on CSP or JS errors."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and live_app in msg.location.get(
+        "url", "") else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def screenshot(page, name: str) -> None:
+    """Save the page at desktop and phone widths into tests/artifacts/ (for a person to look at)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}-desktop.png", full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=ARTIFACTS / f"{name}-phone.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def log_in(page, base_url: str, sub: str) -> None:
+    """Click "Log in", then the demo user's button on the provider's page."""
+    page.goto(base_url + "/")
+    page.get_by_role("link", name="Log in", exact=True).first.click()
+    page.get_by_role("button", name=sub, exact=True).click()
+    page.wait_for_url(base_url + "/")
+
+
+def place_order(page, pizza: str, size: str, quantity: int, expected_total: str) -> None:
+    """Fill in the form; the live total must match before submitting."""
+    page.get_by_label("Pizza", exact=True).select_option(pizza)
+    page.get_by_label(size.capitalize(), exact=True).check()
+    page.get_by_label("Quantity").fill(str(quantity))
+    assert page.locator("#order-total").inner_text() == expected_total  # updated by static/order.js
+    page.get_by_role("button", name="Place order").click()
+    page.wait_for_url(re.compile(r".*/orders$"))
+
+
+def test_verified_customer_orders_twice_sees_history_profile_and_charts_then_logs_out(page, live_app):
+    """The whole journey of a customer who may order."""
+    page.goto(live_app + "/")
+    assert page.get_by_role("link", name="Log in with Google").is_visible()
+    screenshot(page, "home-visitor")
+
+    log_in(page, live_app, "auth0|demo-verified")
+    assert "Welcome, Vera Verified!" in page.locator(".flashes").inner_text()
+    assert page.locator("#order-total").inner_text() == "$16.00"
+    screenshot(page, "home-ordering")
+
+    place_order(page, "Pepperoni", "large", 2, "$44.00")
+    assert "Order placed: 2 × Pepperoni (large), $44.00." in page.locator(".flashes").inner_text()
+    page.goto(live_app + "/")
+    place_order(page, "Margherita", "small", 1, "$12.00")
+
+    rows = page.locator(".orders-table tbody tr")
+    assert rows.count() == 2
+    assert "Margherita" in rows.nth(0).inner_text() and "Pepperoni" in rows.nth(1).inner_text()
+    stats = page.locator(".stats").inner_text()
+    assert "2" in stats and "$56.00" in stats and "$28.00" in stats and "Pepperoni" in stats
+    assert page.locator("svg.chart-svg").count() == 2
+    assert page.locator("svg.chart-svg rect.chart-bar").count() == 6 + 4  # the last six months; four pizzas
+    screenshot(page, "orders")
+
+    page.get_by_role("link", name="Account").click()
+    assert page.get_by_role("heading", name="ID token verification").is_visible()
+    assert "verified@pizza42.test" in page.locator(".claims").first.inner_text()
+    screenshot(page, "account")
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="End session").click()  # the provider's end-session page
+    page.wait_for_url(live_app + "/")
+    assert page.get_by_role("link", name="Log in with Google").is_visible()
+    page.goto(live_app + "/orders")
+    assert "/oauth2/authorize" in page.url  # logged out: the history needs a login again
+
+
+def test_unverified_customer_is_refused_ordering(page, live_app):
+    """No form, an explanation on the home page and the history page."""
+    log_in(page, live_app, "auth0|demo-unverified")
+    assert page.get_by_role("heading", name="Verify your email to order").is_visible()
+    assert page.locator("#order-form").count() == 0
+    screenshot(page, "home-unverified")
+    page.get_by_role("link", name="My orders").click()
+    assert page.get_by_role("heading", name="Verify your email to see your orders").is_visible()
+    assert page.locator(".orders-table").count() == 0
+
+
+def test_error_page_and_javascript_free_ordering(browser, live_app):
+    """The 404 page is styled; with JavaScript off the form still orders (server-side total)."""
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    context.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    page = context.new_page()
+    page.goto(live_app + "/no-such-page")
+    assert page.get_by_role("heading", name="Page not found").is_visible()
+    screenshot(page, "error-404")
+    log_in(page, live_app, "auth0|demo-verified")
+    page.get_by_label("Quantity").fill("3")
+    page.get_by_role("button", name="Place order").click()
+    page.wait_for_url(re.compile(r".*/orders$"))
+    assert "Order placed: 3 × Margherita (medium), $48.00." in page.locator(".flashes").inner_text()
+    context.close()
