@@ -141,3 +141,17 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"
 _tls = _tls_files()
 if _tls:
     certfile, keyfile = _tls
+
+
+def on_starting(server: object) -> None:
+    """Check the app's settings once, in the master, before any worker forks.
+
+    A missing SECRET_KEY would otherwise make every worker fail at import and gunicorn respawn them
+    for ever (wsgi.py exits 1, which gunicorn does not treat as a boot failure).
+    """
+    from pizza42.config import ConfigError, load_settings
+
+    try:
+        load_settings()
+    except ConfigError as exc:
+        raise SystemExit(f"pizza42: configuration error: {exc}") from None

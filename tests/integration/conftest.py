@@ -1,0 +1,119 @@
+"""Fixtures for the black-box tests: an emulator process, a proxy, a local issuer and gunicorn processes.
+
+One emulator (`python -m moto.server`) serves the whole session; each gunicorn talks to it through its
+own `DynamoProxy`, so a fault injected for one app never reaches another. Tests use fresh customer ids,
+so they never see each other's orders.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.integration.harness import (
+    DynamoProxy,
+    Gunicorn,
+    MotoServer,
+    RestartableIssuer,
+    base_environment,
+    run_flask,
+    sign_token,
+)
+from tests.jwt_helpers import RSAKeyFixture
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory) -> Path:
+    """Where this session's processes write their logs (and gunicorn its control socket)."""
+    return tmp_path_factory.mktemp("integration")
+
+
+@pytest.fixture(scope="session")
+def moto(run_dir) -> Iterator[MotoServer]:
+    """The DynamoDB emulator in its own process."""
+    server = MotoServer(run_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dynamodb(moto):
+    """A boto3 client straight to the emulator (not through any proxy): the tests' own view of the table."""
+    return boto3.session.Session(aws_access_key_id="fake-access-key", aws_secret_access_key="fake-secret-key",
+                                 region_name="us-east-1").client("dynamodb", endpoint_url=moto.url)
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> RSAKeyFixture:
+    """The identity provider's RSA key."""
+    return RSAKeyFixture()
+
+
+@pytest.fixture(scope="session")
+def issuer(signing_key) -> Iterator[RestartableIssuer]:
+    """The local OpenID issuer the main app trusts."""
+    server = RestartableIssuer(signing_key.jwks)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy(moto) -> Iterator[DynamoProxy]:
+    """The main app's path to the emulator: serialised and counted."""
+    server = DynamoProxy(moto.url)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def app_env(run_dir, issuer, proxy) -> dict[str, str]:
+    """The main app's environment, as an operator writes it."""
+    return base_environment(run_dir, issuer=issuer.issuer, dynamodb=proxy.url)
+
+
+@pytest.fixture(scope="session")
+def create_table_runs(app_env) -> list:
+    """`flask --app pizza42 create-table`, run twice like a careless operator would."""
+    runs = [run_flask(app_env, "create-table") for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    return runs
+
+
+@pytest.fixture(scope="session")
+def app_server(run_dir, app_env, create_table_runs) -> Iterator[Gunicorn]:
+    """The app under gunicorn, configured only by environment variables."""
+    server = Gunicorn(run_dir / "main", app_env)
+    try:
+        yield server.wait_ready()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def start_gunicorn(run_dir) -> Iterator[Callable[..., Gunicorn]]:
+    """Start more gunicorns (each stopped when the test ends)."""
+    started: list[Gunicorn] = []
+
+    def start(env: dict[str, str], name: str = "gunicorn", scheme: str = "http") -> Gunicorn:
+        server = Gunicorn(run_dir / f"{name}-{uuid.uuid4().hex[:6]}", env, name=name, scheme=scheme)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def auth(signing_key, issuer) -> Callable[..., dict]:
+    """Authorization headers for a customer of the main issuer."""
+
+    def headers(sub: str, **overrides) -> dict:
+        return {"Authorization": "Bearer " + sign_token(signing_key, issuer.issuer, sub, **overrides)}
+
+    return headers
