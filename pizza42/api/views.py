@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify, request, url_for
 
 from pizza42 import claims, menu
-from pizza42.api import bp
+from pizza42.api import bp, openapi
 from pizza42.api.bearer import current_customer, current_token, require_token
 from pizza42.api.body import idempotency_key, json_body
 from pizza42.api.errors import ApiError
@@ -26,6 +26,12 @@ def ready() -> Response:
     """Readiness: DynamoDB answers for our table (503 otherwise)."""
     get_store().ping()
     return jsonify({"status": "ready", "storage": "dynamodb"})
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """This API's OpenAPI 3.1 document (public; read once per process)."""
+    return openapi.document_response()
 
 
 @bp.get("/menu")
@@ -55,7 +61,7 @@ def _limit() -> int:
     raw = request.args.get("limit")
     if raw is None:
         return service.DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= service.MAX_PAGE_SIZE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= service.MAX_PAGE_SIZE:
         raise ApiError(400, "invalid_limit", f"'limit' must be a whole number from 1 to {service.MAX_PAGE_SIZE}.",
                        field="limit")
     return int(raw)

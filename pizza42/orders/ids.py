@@ -19,7 +19,7 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, in ASCII ord
 _SUFFIX_LEN = 10
 _SUFFIX_MAX = 32**_SUFFIX_LEN - 1
 # Every id this app hands out or accepts back (legacy ids have no suffix).
-ORDER_ID_PATTERN = re.compile(r"^order_\d{13}(?:_[0-9a-hjkmnp-tv-z]{10})?$")
+ORDER_ID_PATTERN = re.compile(r"^order_[0-9]{13}(?:_[0-9a-hjkmnp-tv-z]{10})?\Z")
 
 _lock = threading.Lock()
 _last_ms = -1
@@ -37,8 +37,10 @@ def _encode(number: int) -> str:
 def new_order_id(now_ms: int | None = None) -> str:
     """A fresh order id for the current (or given) epoch millisecond."""
     global _last_ms, _last_suffix
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
     with _lock:
+        # Read the clock under the lock, and never behind the last id (a clock stepping back):
+        # otherwise two ids of one millisecond could come out of order.
+        ms = max(int(time.time() * 1000), _last_ms) if now_ms is None else now_ms
         if ms == _last_ms and _last_suffix < _SUFFIX_MAX:
             # Same millisecond as the previous id: keep increasing, with a random step.
             suffix = min(_last_suffix + 1 + secrets.randbelow(1024), _SUFFIX_MAX)
