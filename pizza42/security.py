@@ -1,4 +1,4 @@
-"""Web security for every response: headers, host checking, cookie flags, and CORS on /api only."""
+"""Web security for every response: headers, host checking, and CORS on /api only."""
 
 from __future__ import annotations
 
@@ -32,21 +32,10 @@ def page_csp(settings: Settings) -> str:
             "base-uri 'none'; object-src 'none'")
 
 
-def _is_local_http(settings: Settings) -> bool:
-    base = urlsplit(settings.app_base_url or "")
-    return base.scheme == "http" and base.hostname in ("127.0.0.1", "localhost", "::1")
-
-
 def init_security(app: Flask, settings: Settings) -> None:
-    """Security headers, host checking, session cookie flags, and CORS for the SPA's origins."""
+    """Security headers, host checking, and CORS for the SPA's origins (cookie flags: auth/login.py)."""
     csp = page_csp(settings)
     trusted = list(settings.trusted_hosts)
-    app.config.update(
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        # Secure everywhere but a plain-http sandbox on loopback (the browser would drop the cookie).
-        SESSION_COOKIE_SECURE=not _is_local_http(settings),
-    )
 
     @app.before_request
     def check_host() -> None:
