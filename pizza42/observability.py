@@ -106,10 +106,11 @@ def _who() -> dict[str, Any]:
     return {"user_id": who.get("user_id"), "email": mask_email(who.get("email"))}
 
 
-def record_order_outcome(user_id: str, email: str | None, order_id: str | None, outcome: str) -> None:
-    """Tell the audit line who ordered what (views call this after place_order)."""
+def record_order_outcome(user_id: str, email: str | None, order_id: str | None, outcome: str,
+                         reason: str | None = None) -> None:
+    """Tell the audit line who ordered what, or why not (views call this after place_order)."""
     g.audit_who = {"user_id": user_id, "email": email}
-    g.audit_order = {"order_id": order_id, "outcome": outcome}
+    g.audit_order = {"order_id": order_id, "outcome": outcome, **({"reason": reason} if reason else {})}
 
 
 def record_customer(user_id: str, email: str | None) -> None:

@@ -8,6 +8,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 
 from pizza42 import menu
 from pizza42.dependencies import get_settings, get_store
+from pizza42.observability import audit_order_attempt, record_customer, record_order_outcome
 from pizza42.orders import service
 from pizza42.orders.errors import IdempotencyKeyReused, InvalidCursor, InvalidOrder
 from pizza42.orders.model import validate_order_request
@@ -68,28 +69,34 @@ def home() -> tuple[str, int]:
 
 
 @bp.post("/")
+@audit_order_attempt
 @login_required
 def place_order() -> Response | tuple[str, int]:
     """Place an order through the same domain function as the API, then show it in the history."""
     user = current_user()
     assert user is not None  # login_required
+    record_customer(user.sub, user.email)
     if not user.can_place_orders:
         # Same rule as the API's 403: the form is never offered, so this POST was forged or stale.
         abort(403, "Your email address is not verified yet, so you cannot place orders. Verify it using the "
                    "link we emailed you, then log out and log in again.")
     form = OrderForm()
     if not form.validate_on_submit():
+        record_order_outcome(user.sub, user.email, None, "refused", "InvalidForm")
         return _render_home(user, form, 422)
     try:
         order, created = service.place_order(get_store(), service.Customer(user.sub, user.email), form.payload(),
                                              form.idempotency_key())
     except InvalidOrder as exc:
+        record_order_outcome(user.sub, user.email, None, "refused", "InvalidOrder")
         form.add_error(exc.field, exc.message)
         return _render_home(user, form, 422)
     except IdempotencyKeyReused:
+        record_order_outcome(user.sub, user.email, None, "refused", "IdempotencyKeyReused")
         form = OrderForm(formdata=None, pizza=form.pizza.data, size=form.size.data, quantity=form.quantity.data)
         form.add_error("form", "That form was already used for another order. Check your orders, then try again.")
         return _render_home(user, form, 422)
+    record_order_outcome(user.sub, user.email, order.order_id, "placed" if created else "replayed")
     what = f"{order.quantity} × {order.pizza} ({order.size}), {money(order.total)}"
     flash(f"Order placed: {what}." if created else f"That order was already placed: {what}.", "success")
     return redirect(url_for("web.orders"), 303)

@@ -143,3 +143,29 @@ def test_storage_down_while_ordering_is_a_503_page(provider):
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert "try again" in response.get_data(as_text=True)
     assert client.get("/orders").status_code == 503
+
+
+def _audit_lines(capsys) -> list[dict]:
+    import json
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["logger"] == "pizza42.audit"]
+
+
+def test_an_order_placed_from_the_page_writes_one_audit_line(client, auth, store, capsys):
+    auth.login(VERIFIED)
+    capsys.readouterr()
+    auth.place_order("Supreme", "small", "1")
+    [audit] = _audit_lines(capsys)
+    [order] = _orders(store)
+    assert (audit["channel"], audit["outcome"], audit["order_id"]) == ("web", "placed", order.order_id)
+    assert audit["user_id"] == VERIFIED and audit["email"] == "v***@pizza42.test"
+
+
+def test_a_forged_post_from_an_unverified_customer_is_audited_as_refused(client, auth, capsys):
+    auth.login(UNVERIFIED)
+    token = form_fields(client.get("/").get_data(as_text=True))["csrf_token"]
+    capsys.readouterr()
+    client.post("/", data={"csrf_token": token, "pizza": "Margherita", "size": "medium", "quantity": "1"})
+    [audit] = _audit_lines(capsys)
+    assert (audit["outcome"], audit["reason"], audit["user_id"]) == ("refused", "Forbidden", UNVERIFIED)
