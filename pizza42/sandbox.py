@@ -169,6 +169,8 @@ def serve() -> None:
 
     # The emulator and the provider log every request through werkzeug; keep the console readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    import authlib.deprecate  # noqa: F401  (it installs an "always" filter for its warnings: ours goes first)
+
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     env = sandbox_environment()
     os.environ.update(env)

@@ -1,0 +1,60 @@
+"""The sandbox behind `make run`: emulator, provider and app work together, and `make token` works."""
+
+import socket
+
+import pytest
+
+from pizza42 import create_app, sandbox
+from pizza42.config import load_settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def running_sandbox(monkeypatch):
+    """The emulator over HTTP and the provider, on free ports, with the app configured as `make run` does."""
+    dynamodb_port, idp_port = free_port(), free_port()
+    env = sandbox.sandbox_environment(app_port=free_port(), dynamodb_port=dynamodb_port, idp_port=idp_port)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with sandbox.dynamodb_emulator(dynamodb_port), sandbox.identity_provider(idp_port) as issuer:
+        app = create_app(load_settings(env))
+        app.extensions["pizza42.store"].create_table()
+        yield app, issuer
+
+
+@pytest.mark.slow
+def test_a_token_from_a_real_login_places_an_order_in_the_emulator(running_sandbox):
+    app, issuer = running_sandbox
+    token = sandbox.login_for_token(issuer, "auth0|demo-verified")["id_token"]
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    placed = client.post("/api/orders", json={"pizza": "Hawaiian", "size": "small"}, headers=headers)
+    assert placed.status_code == 201
+    listed = client.get("/api/orders", headers=headers).json
+    assert [o["id"] for o in listed["orders"]] == [placed.json["order"]["id"]]
+    assert listed["customer_profile"]["total_spent"] == 13
+
+
+@pytest.mark.slow
+def test_the_unverified_demo_customer_is_refused(running_sandbox):
+    app, issuer = running_sandbox
+    token = sandbox.login_for_token(issuer, "auth0|demo-unverified")["id_token"]
+    response = app.test_client().post("/api/orders", json={"pizza": "Hawaiian", "size": "small"},
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403 and response.json["action"] == "verify_email"
+
+
+def test_the_sandbox_is_never_imported_by_the_production_entry_point():
+    import subprocess
+    import sys
+
+    code = ("import sys, os; os.environ.update(SECRET_KEY='x'*20, AUTH0_DOMAIN='t.auth0.com', AUTH0_CLIENT_ID='a', "
+            "AUTH0_CLIENT_SECRET='b'); import wsgi; "
+            "print([m for m in sys.modules if m.startswith(('pizza42.sandbox', 'moto', 'oidc_provider_mock'))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
