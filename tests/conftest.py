@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from pizza42 import create_app
 from pizza42.orders.store import OrderStore
 
 TABLE = "Pizza42-Orders"
@@ -31,3 +32,23 @@ def dynamodb():
 def store(dynamodb) -> OrderStore:
     """The order store on the moto table."""
     return OrderStore(dynamodb, TABLE)
+
+
+@pytest.fixture
+def app_dynamodb(dynamodb):
+    """The DynamoDB client the app under test gets (a folder's conftest may wrap it)."""
+    return dynamodb
+
+
+@pytest.fixture
+def app(settings, app_dynamodb):
+    """The app under test on the moto table, with the folder's `settings`."""
+    app = create_app(settings, dynamodb_client=app_dynamodb)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client (a browser without JavaScript, or an API caller)."""
+    return app.test_client()

@@ -6,7 +6,6 @@ the environment the test gives it.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
@@ -15,10 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.certs import write_self_signed_cert
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "gunicorn.conf.py"
@@ -55,26 +52,6 @@ def refused(**env: str) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr  # one clear line, not a traceback
     return lines[0]
-
-
-def write_cert(directory: Path, name: str = "server") -> tuple[Path, Path]:
-    """A self-signed certificate and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 def env_example() -> dict[str, str]:
@@ -154,33 +131,33 @@ def test_a_malformed_number_stops_start_up_naming_the_variable(name, value):
 
 @pytest.mark.parametrize("only, missing", [("TLS_CERTFILE", "TLS_KEYFILE"), ("TLS_KEYFILE", "TLS_CERTFILE")])
 def test_half_a_tls_configuration_is_refused(tmp_path, only, missing):
-    cert, key = write_cert(tmp_path)
+    cert, key = write_self_signed_cert(tmp_path)
     message = refused(**{only: str(cert if only == "TLS_CERTFILE" else key)})
     assert f"{only} is set but {missing} is not" in message
 
 
 def test_a_missing_tls_file_is_refused(tmp_path):
-    cert, _ = write_cert(tmp_path)
+    cert, _ = write_self_signed_cert(tmp_path)
     missing = tmp_path / "missing.key"
     message = refused(TLS_CERTFILE=str(cert), TLS_KEYFILE=str(missing))
     assert message.endswith(f"TLS_KEYFILE is set but {missing} does not exist")
 
 
 def test_a_key_that_does_not_match_the_certificate_is_refused(tmp_path):
-    cert, _ = write_cert(tmp_path, "one")
-    _, other_key = write_cert(tmp_path, "two")
+    cert, _ = write_self_signed_cert(tmp_path, "one")
+    _, other_key = write_self_signed_cert(tmp_path, "two")
     assert "TLS_CERTFILE/TLS_KEYFILE" in refused(TLS_CERTFILE=str(cert), TLS_KEYFILE=str(other_key))
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file, so unreadable cannot be simulated")
 def test_an_unreadable_tls_key_is_refused(tmp_path):
-    cert, key = write_cert(tmp_path)
+    cert, key = write_self_signed_cert(tmp_path)
     key.chmod(0)
     assert "TLS_KEYFILE is set but" in refused(TLS_CERTFILE=str(cert), TLS_KEYFILE=str(key))
 
 
 def test_tls_files_are_used_when_both_exist(tmp_path):
-    cert, key = write_cert(tmp_path)
+    cert, key = write_self_signed_cert(tmp_path)
     conf = load_conf(TLS_CERTFILE=str(cert), TLS_KEYFILE=str(key))
     assert (conf["certfile"], conf["keyfile"]) == (str(cert), str(key))
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pizza42 import claims, create_app
+from pizza42 import claims
 from pizza42.config import load_settings
 from tests.dynamo_helpers import CountingClient
 from tests.jwt_helpers import LocalIssuer, RSAKeyFixture
@@ -49,17 +49,9 @@ def counted_dynamodb(dynamodb) -> CountingClient:
 
 
 @pytest.fixture
-def app(settings, counted_dynamodb):
-    """The app under test, on moto, verifying tokens against the local issuer."""
-    app = create_app(settings, dynamodb_client=counted_dynamodb)
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def client(app):
-    """A test client for the app."""
-    return app.test_client()
+def app_dynamodb(counted_dynamodb) -> CountingClient:
+    """The API tests' app counts its DynamoDB requests."""
+    return counted_dynamodb
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from pizza42 import create_app
 from pizza42.config import Settings, load_settings
 from pizza42.orders.store import OrderStore
 from pizza42.sandbox import WEB_CLIENT_ID, identity_provider
@@ -66,20 +65,6 @@ def provider() -> Iterator[str]:
 def settings(provider) -> Settings:
     """Settings for the app under test (no APP_BASE_URL: redirect URIs come from the request)."""
     return web_settings(provider)
-
-
-@pytest.fixture
-def app(settings, dynamodb):
-    """The app under test on the moto table."""
-    app = create_app(settings, dynamodb_client=dynamodb)
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def client(app):
-    """A Flask test client (a browser without JavaScript)."""
-    return app.test_client()
 
 
 @pytest.fixture
