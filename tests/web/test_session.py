@@ -109,6 +109,21 @@ def test_a_cookie_signed_with_another_key_is_ignored(app, client, auth):
     assert client.get("/account").status_code == 302
 
 
+def test_rotating_secret_key_keeps_customers_logged_in_through_the_fallback(provider, dynamodb, client, auth):
+    """SECRET_KEY rotation: a cookie signed with the old key still works while it is a fallback."""
+    auth.login(VERIFIED)
+    cookie = client.get_cookie("session").value
+    rotated = create_app(web_settings(provider, SECRET_KEY="the-new-secret-key-9876543210",
+                                      SECRET_KEY_FALLBACKS="test-secret-key-0123456789"), dynamodb_client=dynamodb)
+    browser = rotated.test_client()
+    browser.set_cookie("session", cookie)
+    assert browser.get("/account").status_code == 200
+    retired = create_app(web_settings(provider, SECRET_KEY="the-new-secret-key-9876543210"), dynamodb_client=dynamodb)
+    browser = retired.test_client()
+    browser.set_cookie("session", cookie)
+    assert browser.get("/account").status_code == 302
+
+
 def test_logout_clears_the_session_and_ends_the_provider_session(app, client, auth, provider):
     """POST /logout → the provider's end-session endpoint, back to our home page; the cookie is emptied."""
     auth.login(VERIFIED)
