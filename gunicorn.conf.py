@@ -70,10 +70,13 @@ _port = _env_number("PORT", 8000, maximum=65535)
 bind = [a.strip() for a in os.environ.get("BIND", f"0.0.0.0:{_port}").split(",") if a.strip()]
 
 # --- Workers ---------------------------------------------------------------------------------
-# Requests mostly wait on DynamoDB and, rarely, the JWKS endpoint, so each process runs a few
-# threads; a couple of processes per core use the CPUs for JSON and token verification.
+# Requests mostly wait on DynamoDB and, rarely, the JWKS endpoint, so each process runs several
+# threads; a couple of processes per core use the CPUs for JSON and token verification. Eight
+# threads, not four: when DynamoDB hangs, requests hold their threads for the whole timeout, and
+# with four the load balancer's /api/health probes queued behind them for up to 8.6 s (measured),
+# past an ALB's 5 s health-check timeout — every instance would be marked down at once.
 workers = _env_number("WEB_CONCURRENCY", max(2, 2 * _cpu_count()))
-threads = _env_number("GUNICORN_THREADS", 4)
+threads = _env_number("GUNICORN_THREADS", 8)
 worker_class = "gthread"
 
 # Not preloaded: the app factory builds its boto3 client (with its urllib3 connection pool) and

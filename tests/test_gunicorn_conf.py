@@ -90,7 +90,7 @@ def test_defaults():
     conf = load_conf()
     assert conf["bind"] == ["0.0.0.0:8000"]
     assert conf["workers"] == max(2, 2 * len(os.sched_getaffinity(0)))
-    assert conf["threads"] == 4
+    assert conf["threads"] == 8
     assert conf["worker_class"] == "gthread"
     assert conf["preload_app"] is False
     assert (conf["timeout"], conf["graceful_timeout"], conf["keepalive"]) == (30, 20, 5)
