@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from pizza42.api.errors import handle_api_exception
+from pizza42.api.errors import handle_api_exception, log_unhandled
 from pizza42.orders.errors import StorageUnavailable
 
 _PAGE_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Page not found", 405: "Not allowed",
@@ -27,7 +27,7 @@ def handle_exception(exc: Exception) -> Response | tuple[str, int, dict] | HTTPE
     elif isinstance(exc, HTTPException):
         status = exc.code or 500
     else:
-        handle_api_exception(exc)  # logs the bug's location, without details
+        log_unhandled(exc)
         status = 500
     headers = {"Retry-After": "5"} if status == 503 else {}
     page = render_template("error.html", status=status, title=_PAGE_TITLES.get(status, "Error"),

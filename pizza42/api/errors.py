@@ -83,11 +83,15 @@ def handle_api_exception(exc: Exception) -> Response:
         return _unavailable("Order storage")
     if isinstance(exc, IdentityProviderUnavailable):
         return _unavailable("Token verification")
-    # A bug: log where, never the traceback's locals or messages, and answer without details.
+    log_unhandled(exc)
+    return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def log_unhandled(exc: Exception) -> None:
+    """Log a bug's type and where it was raised, never the traceback's locals or messages."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
     log.error("unhandled %s at %s", type(exc).__name__, where)
-    return error_response(500, "internal_error", "Something went wrong on our side.")
 
