@@ -33,6 +33,13 @@ class OrderPage:
     summary: Summary | None
 
 
+def _orders_and_summary(user_id: str) -> dict:
+    """The key condition for one customer's orders and summary (never their idempotency records)."""
+    return {"KeyConditionExpression": "user_id = :u AND order_id BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":u": {"S": user_id}, ":lo": {"S": layout.ORDERS_FROM},
+                                          ":hi": {"S": layout.SUMMARY_KEY}}}
+
+
 def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
@@ -189,9 +196,7 @@ class OrderStore:
         One Query: the summary item sorts above every order, so it arrives first on page one.
         """
         params: dict = {
-            "KeyConditionExpression": "user_id = :u AND order_id BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": {":u": {"S": user_id}, ":lo": {"S": layout.ORDERS_FROM},
-                                          ":hi": {"S": layout.SUMMARY_KEY}},
+            **_orders_and_summary(user_id),
             "ScanIndexForward": False,
             "ConsistentRead": True,  # a customer sees the order they just placed
             "Limit": limit + (1 if after else 2),  # +1 to know whether there is more, +1 for the summary
@@ -213,12 +218,7 @@ class OrderStore:
 
     def all_orders(self, user_id: str) -> Iterator[Order]:
         """Every order of one customer, oldest first, across DynamoDB's 1 MB pages."""
-        params: dict = {
-            "KeyConditionExpression": "user_id = :u AND order_id BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": {":u": {"S": user_id}, ":lo": {"S": layout.ORDERS_FROM},
-                                          ":hi": {"S": layout.SUMMARY_KEY}},
-            "ConsistentRead": True,
-        }
+        params: dict = {**_orders_and_summary(user_id), "ConsistentRead": True}
         while True:
             response = self._call("query", **params)
             for item in response["Items"]:
