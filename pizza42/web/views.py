@@ -26,6 +26,9 @@ PIZZA_NOTES = {  # words for the menu cards; prices come from pizza42.menu only
     "Hawaiian": "Tomato, mozzarella, ham, pineapple",
 }
 _PERSONAL_PAGES = ("web.orders", "web.account")
+# The price list for the page's live-total script: the menu never changes while the app runs.
+_PRICES_JSON = json.dumps({name: {size: str(price) for size, price in by_size.items()}
+                           for name, by_size in menu.PRICES.items()})
 
 register_filters(bp)
 
@@ -54,9 +57,8 @@ def _preview_total(form: OrderForm) -> str | None:
 
 
 def _render_home(user: SessionUser | None, form: OrderForm | None, status: int = 200) -> tuple[str, int]:
-    prices = {name: {size: str(price) for size, price in by_size.items()} for name, by_size in menu.PRICES.items()}
     page = render_template("home.html", user=user, form=form, prices=menu.PRICES, sizes=menu.SIZES,
-                           notes=PIZZA_NOTES, prices_json=json.dumps(prices), max_quantity=menu.MAX_QUANTITY,
+                           notes=PIZZA_NOTES, prices_json=_PRICES_JSON, max_quantity=menu.MAX_QUANTITY,
                            total=_preview_total(form) if form else None)
     return page, status
 
