@@ -42,7 +42,9 @@ def make_dynamodb_client(settings: Settings, *, max_pool_connections: int = 16) 
         connect_timeout=settings.dynamodb_connect_timeout,
         read_timeout=settings.dynamodb_read_timeout,
         # boto3's own retry mode: throttling and transient errors, exponential backoff with jitter.
-        retries={"mode": "standard", "max_attempts": settings.dynamodb_max_attempts},
+        # total_max_attempts counts the first try; Config's "max_attempts" would count retries only
+        # (3 meant 4 tries, past the budget gunicorn.conf.py checks).
+        retries={"mode": "standard", "total_max_attempts": settings.dynamodb_max_attempts},
         max_pool_connections=max_pool_connections,
         tcp_keepalive=True,
     )
