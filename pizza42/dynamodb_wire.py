@@ -1,15 +1,16 @@
 """The wire under dynamodb_direct.py: one keep-alive HTTP connection, and SigV4 with a cached signing key.
 
 Both exist only because botocore's general machinery costs more than the call it makes; each mirrors
-what botocore does, and tests/test_dynamodb_direct.py checks it against botocore (the signature
-against SigV4Auth's for the same request and instant; failures against botocore's exception classes).
+what botocore does, and tests/test_dynamodb_direct*.py check it against botocore (the signature against
+SigV4Auth's for the same request and instant; failures against botocore's exception classes). Answers
+are parsed by httptools (llhttp, the parser uvicorn uses): http.client's email-based header parsing
+cost more than everything else here together.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import select
 import socket
 import ssl
@@ -17,6 +18,7 @@ import threading
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+import httptools
 from botocore.awsrequest import HeadersDict
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import (
@@ -27,6 +29,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+
+_RECV_SIZE = 65536
 
 
 class WireResponse:
@@ -96,27 +100,61 @@ class KeepAliveConnection:
             self.close()  # reconnect rather than fail a request on a connection the server has closed
         if self._sock is None:
             self._sock = self._connect()
+        answer = _Answer()
+        parser = answer.parser = httptools.HttpResponseParser(answer)
         try:
             self._sock.sendall(request)
-            answer = http.client.HTTPResponse(self._sock, method="POST")
-            answer.begin()
-            content = answer.read()
+            while not answer.complete:
+                data = self._sock.recv(_RECV_SIZE)
+                if not data:  # closed before a whole answer (or any) arrived
+                    raise ConnectionResetError("the connection closed before the answer was complete")
+                parser.feed_data(data)
         except TimeoutError as exc:
             self.close()
             raise ReadTimeoutError(endpoint_url=self.url, error=exc) from exc
         except ssl.SSLError as exc:
             self.close()
             raise SSLError(endpoint_url=self.url, error=exc) from exc
-        except (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead,
-                http.client.BadStatusLine) as exc:
+        except ConnectionError as exc:  # reset, broken pipe, closed early
             self.close()
             raise ConnectionClosedError(endpoint_url=self.url, error=exc) from exc
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, httptools.HttpParserError) as exc:
             self.close()
             raise HTTPClientError(error=exc) from exc
-        if answer.will_close:
+        if not answer.keep_alive:
             self.close()
-        return WireResponse(answer.status, HeadersDict(answer.getheaders()), content)
+        return WireResponse(answer.status, HeadersDict(answer.headers), b"".join(answer.body))
+
+
+class _Answer:
+    """Collects one HTTP answer from httptools' parser callbacks."""
+
+    __slots__ = ("body", "complete", "headers", "keep_alive", "parser", "status")
+
+    def __init__(self) -> None:
+        self.parser: httptools.HttpResponseParser | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.body: list[bytes] = []
+        self.status = 0
+        self.keep_alive = False
+        self.complete = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """One header line, as text."""
+        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        """The status and whether the connection stays open are known once the headers are."""
+        self.status = self.parser.get_status_code()
+        self.keep_alive = self.parser.should_keep_alive()
+
+    def on_body(self, body: bytes) -> None:
+        """A piece of the body (a whole Content-Length body, or a chunk)."""
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        """The answer is complete; whatever follows belongs to nobody (one request at a time)."""
+        self.complete = True
 
 
 class SigV4Signer:

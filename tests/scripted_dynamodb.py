@@ -18,12 +18,24 @@ from pathlib import Path
 
 @dataclass
 class Answer:
-    """An HTTP answer; `then_close` closes the connection after it without saying so (a half-closed keep-alive)."""
+    """An HTTP answer; `then_close` closes the connection after it without saying so (a half-closed keep-alive).
+
+    `chunked` sends the body in chunked transfer encoding; `version` is the answer's HTTP version.
+    """
 
     status: int = 200
     body: bytes = b"{}"
     headers: dict[str, str] = field(default_factory=dict)
     then_close: bool = False
+    chunked: bool = False
+    version: str = "HTTP/1.1"
+    truncated: bool = False  # promise the whole body, send half of it, then close
+
+    @property
+    def ends_connection(self) -> bool:
+        """Whether the server closes the connection after this answer."""
+        return (self.truncated or self.then_close or self.version != "HTTP/1.1"
+                or self.headers.get("Connection") == "close")
 
 
 @dataclass
@@ -112,8 +124,9 @@ class ScriptedDynamoDB:
                 if isinstance(step, Silence):
                     self._stopped.wait()
                     return
-                sock.sendall(_answer_bytes(step))
-                if step.then_close:
+                data = _answer_bytes(step)
+                sock.sendall(data[:len(data) - len(step.body) // 2] if step.truncated else data)
+                if step.ends_connection:
                     return
         except (OSError, ssl.SSLError):
             return
@@ -135,7 +148,13 @@ def _read_request(reader: object, number: int) -> Seen | None:
 
 def _answer_bytes(answer: Answer) -> bytes:
     reason = {200: "OK", 400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable"}
-    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "scripted",
-               **answer.headers, "Content-Length": str(len(answer.body))}
+    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "scripted", **answer.headers}
+    body = answer.body
+    if answer.chunked:
+        headers["Transfer-Encoding"] = "chunked"
+        pieces = [body[i:i + 7] for i in range(0, len(body), 7)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    else:
+        headers["Content-Length"] = str(len(body))
     head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    return f"HTTP/1.1 {answer.status} {reason.get(answer.status, 'Status')}\r\n{head}\r\n".encode() + answer.body
+    return f"{answer.version} {answer.status} {reason.get(answer.status, 'Status')}\r\n{head}\r\n".encode() + body

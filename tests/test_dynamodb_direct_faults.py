@@ -145,6 +145,27 @@ def test_a_keep_alive_connection_the_server_closed_is_replaced_without_a_retry(e
     assert (len(server.seen), server.connections, sleeps) == (3, 2, [])  # the third call reused the second one
 
 
+@pytest.mark.parametrize("answer,reused", [
+    (Answer(body=ITEMS, chunked=True), True),
+    (Answer(body=ITEMS, headers={"Connection": "close"}), False),
+    (Answer(body=ITEMS, version="HTTP/1.0"), False),
+], ids=["chunked body", "connection: close", "HTTP/1.0"])
+def test_answers_in_any_framing_are_read_and_the_connection_kept_only_when_offered(endpoint, sleeps, answer,
+                                                                                  reused):
+    server = endpoint(default=lambda seen: answer)
+    direct = make_dynamodb_client(_settings(server.url))
+    answers = [direct.query(**QUERY) for _ in range(3)]
+    assert all(a["Items"] == [{"user_id": {"S": "auth0|f"}, "order_id": {"S": "order_1"}}] for a in answers)
+    assert (server.connections, sleeps) == (1 if reused else 3, [])
+
+
+def test_an_answer_cut_short_is_retried_where_botocore_would_return_an_empty_success(endpoint, sleeps):
+    (stock, _), (direct, direct_end) = _both(endpoint, [Answer(body=ITEMS, truncated=True), Answer(body=ITEMS)])
+    assert "Items" not in stock.query(**QUERY)  # half a body parses as {}: a store would fail on it
+    answer = direct.query(**QUERY)
+    assert (answer["Count"], answer["ResponseMetadata"]["RetryAttempts"], len(direct_end.seen)) == (1, 1, 2)
+
+
 def test_a_connection_cut_mid_answer_is_a_closed_connection_and_retried(endpoint, sleeps):
     server = endpoint([Drop(), Drop(), Drop()])
     with pytest.raises(ConnectionClosedError):
