@@ -29,7 +29,7 @@ class OrderRequest:
         return f"{self.pizza}|{self.size}|{self.quantity}|{self.total}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Order:
     """A stored order, as read back from DynamoDB (new or legacy)."""
 
@@ -66,7 +66,7 @@ def money(amount: Decimal) -> float:
 def now_iso(moment: datetime | None = None) -> str:
     """Server time as ISO 8601 UTC with millisecond precision and a `Z`."""
     moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _string_field(payload: dict, name: str) -> str:
