@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, *, dynamodb_client: object | No
     register_security(app, settings)
     register_web_login(app, settings)
     register_blueprints(app)
+    register_csrf(app)
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -65,7 +66,7 @@ def register_security(app: Flask, settings: Settings) -> None:
 
 def register_web_login(app: Flask, settings: Settings) -> None:
     """Browser login (Authlib's OIDC client), sessions and CSRF for the pages."""
-    from pizza42.auth.login import init_login
+    from pizza42.web.login import init_login
 
     init_login(app, settings)
 
@@ -77,6 +78,18 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+
+
+def register_csrf(app: Flask) -> None:
+    """CSRF checks on every form POST (Flask-WTF), except the JSON API's."""
+    from flask_wtf.csrf import CSRFProtect
+
+    from pizza42.api import bp as api_bp
+
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # a CSRF token lives as long as the session it is bound to
+    # Every other blueprint is protected by default; the API is exempt because it authenticates with
+    # bearer tokens only and never reads the session cookie, so a cross-site request carries no credential.
+    CSRFProtect(app).exempt(api_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -33,7 +33,7 @@ def page_csp(settings: Settings) -> str:
 
 
 def init_security(app: Flask, settings: Settings) -> None:
-    """Security headers, host checking, and CORS for the SPA's origins (cookie flags: auth/login.py)."""
+    """Security headers, host checking, and CORS for the SPA's origins (cookie flags: web/login.py)."""
     csp = page_csp(settings)
     trusted = list(settings.trusted_hosts)
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pizza42 import create_app
-from pizza42.auth.login import cookie_is_secure
+from pizza42.web.login import cookie_is_secure
 from pizza42.web.session import SESSION_KEY
 from tests.web.conftest import UNVERIFIED, VERIFIED, AuthActions, closed_port, form_fields, read_session, web_settings
 
