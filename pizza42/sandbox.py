@@ -25,6 +25,7 @@ import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from pizza42 import claims
+from pizza42.orders.model import now_iso
 
 HOST = "127.0.0.1"  # one host name everywhere: the provider's issuer is the URL it is reached by
 APP_PORT = int(os.environ.get("SANDBOX_APP_PORT", "8000"))
@@ -35,20 +36,28 @@ SPA_CLIENT_ID = "pizza42-spa"
 TOKEN_REDIRECT_URI = f"http://{HOST}:{APP_PORT}/sandbox/token-callback"  # never served: we read the code off it
 
 
+# The local provider's claims are fixed for its lifetime, so the demo logins happened when it started.
+DEMO_LOGIN_TIME = now_iso()
+
+
 def _action_claims(email: str, verified: bool, connection: str, created_at: str) -> dict:
-    """What the Post-Login Action would add for this user (deploy/auth0/post-login-action.js)."""
+    """What the Post-Login Action writes for a password login at DEMO_LOGIN_TIME (checked against the
+    real deploy/auth0/post-login-action.js by tests/test_auth0_action.py)."""
     ns = claims.NAMESPACE
     extra: dict = {
         ns + "email": email,
         ns + "email_verified": verified,
         ns + "can_place_orders": verified,
-        ns + "token_verified_at": "2026-01-01T00:00:00.000Z",
-        ns + "auth_metadata": {"login_method": "database", "connection": connection, "time": created_at},
+        ns + "token_verified_at": DEMO_LOGIN_TIME,
+        ns + "auth_metadata": {"login_method": "database", "connection": connection, "strategy": "auth0",
+                               "login_time": DEMO_LOGIN_TIME},
+        ns + "session_security": {"authentication_methods": ["pwd"], "mfa": False},
+        ns + "auth_warnings": [] if verified else ["Email address not verified: ordering is disabled until it is."],
     }
     if verified:
         extra[ns + "customer_info"] = {"customer_since": created_at, "data_source": "dynamodb"}
     else:
-        extra[ns + "verification_required"] = {"message": "Please verify your email address to place orders.",
+        extra[ns + "verification_required"] = {"message": "Please verify your email address before placing orders.",
                                                "action": "verify_email"}
     return extra
 
