@@ -15,7 +15,7 @@ from pizza42.orders.service import Customer
 from pizza42.sandbox import DEMO_LOGIN_TIME
 from pizza42.web.filters import day, when
 from tests.dynamo_helpers import put_legacy_order
-from tests.web.conftest import UNVERIFIED, VERIFIED
+from tests.web.conftest import UNVERIFIED, VERIFIED, csp_violations
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -197,19 +197,10 @@ def test_a_bug_is_a_styled_500_page_without_details(app, client):
     assert "Something went wrong" in page and "secret internals" not in page and "Traceback" not in page
 
 
-def _csp_violations(html: str) -> list[str]:
-    """Markup a `default-src 'self'` policy would block: inline scripts, styles, handlers, external assets."""
-    found = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html)
-    found += re.findall(r"<style\b[^>]*>|\sstyle=", html)
-    found += re.findall(r"\son[a-z]+=", html)
-    found += re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//[^"]*"', html)
-    return found
-
-
 def test_templates_have_no_inline_scripts_styles_or_external_assets():
     """Every template is ready for a strict Content-Security-Policy."""
     for template in TEMPLATES.glob("*.html"):
-        assert _csp_violations(template.read_text()) == [], template.name
+        assert csp_violations(template.read_text()) == [], template.name
 
 
 def test_rendered_pages_have_no_inline_scripts_styles_or_external_assets(client, auth, store):
@@ -217,10 +208,10 @@ def test_rendered_pages_have_no_inline_scripts_styles_or_external_assets(client,
     auth.login(VERIFIED)
     _place(store, 2)
     for path in ("/", "/orders", "/account", "/logout", "/missing"):
-        assert _csp_violations(client.get(path).get_data(as_text=True)) == [], path
+        assert csp_violations(client.get(path).get_data(as_text=True)) == [], path
 
 
 def test_static_assets_are_served(client):
     """The stylesheet, the script and the icon come from this site."""
-    for name in ("style.css", "order.js", "favicon.svg"):
+    for name in ("style.css", "order.js", "print.js", "favicon.svg"):
         assert client.get(f"/static/{name}").status_code == 200
