@@ -294,11 +294,14 @@ def run_flask(env: dict[str, str], *args: str, timeout: float = 60) -> subproces
 class Gunicorn:
     """`gunicorn --config gunicorn.conf.py wsgi:app` in a subprocess; logs captured to files."""
 
-    def __init__(self, run_dir: Path, env: dict[str, str], *, name: str = "gunicorn", scheme: str = "http") -> None:
+    def __init__(self, run_dir: Path, env: dict[str, str], *, name: str = "gunicorn", scheme: str = "http",
+                 unix_socket: Path | None = None) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        # Also a unix socket, when asked: where nginx reaches it (the TCP port stays, for direct checks).
+        bind = f"{HOST}:{self.port}" + (f",unix:{unix_socket}" if unix_socket else "")
         # Its own runtime dir: gunicorn 27 puts its control socket there, and several gunicorns run at once.
-        self.env = {**env, "BIND": f"{HOST}:{self.port}", "XDG_RUNTIME_DIR": str(run_dir)}
+        self.env = {**env, "BIND": bind, "XDG_RUNTIME_DIR": str(run_dir)}
         self.url = f"{scheme}://{HOST}:{self.port}"
         self.stdout_path = run_dir / f"{name}.stdout"
         self.stderr_path = run_dir / f"{name}.stderr"
