@@ -14,6 +14,7 @@ from pizza42 import create_app
 from pizza42.config import load_settings
 from pizza42.observability import _REQUEST_ID
 from pizza42.sandbox_nginx import MIME_TYPES, SITE_FILES, nginx_binary, self_signed_certificate
+from tests.integration.edge import require_nginx
 from tests.test_gunicorn_conf import load_conf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,10 +76,9 @@ def test_nginx_keeps_query_strings_out_of_its_access_log():
         assert leaky not in log_format
 
 
-@pytest.mark.skipif(not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists() and not os.environ.get("CI"),
-                    reason="nginx is not installed: `apt-get install nginx`")
 def test_nginx_accepts_the_production_site_files(tmp_path):
     """`nginx -t` on the shipped files, with only the certificate and log paths pointed at temporary ones."""
+    require_nginx()
     cert, key = self_signed_certificate(tmp_path, "production")
     replaced = {"main.conf": {"pid": tmp_path / "nginx.pid", "error_log": f"{tmp_path / 'error.log'} warn"},
                 "http.conf": {"access_log": f"{tmp_path / 'access.log'} pizza42"},

@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from pizza42 import sandbox
-from tests.integration.edge import Edge
+from tests.integration.edge import Edge, require_nginx
 from tests.integration.harness import (
     DynamoProxy,
     Gunicorn,
@@ -145,10 +145,12 @@ def edge_dynamodb(moto) -> Iterator[DynamoProxy]:
 @pytest.fixture(scope="session")
 def edge(run_dir, edge_issuer, edge_dynamodb) -> Iterator[Edge]:
     """nginx with the shipped config, in front of two gunicorns (2 workers x 8 threads, as in production)."""
+    require_nginx()
     # The attacks hold a few thousand sockets at once; a fresh machine's soft limit is often 1,024.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     env = base_environment(run_dir, issuer=edge_issuer, dynamodb=edge_dynamodb.url,
                            DYNAMODB_TABLE_NAME=EDGE_TABLE, AUTH0_CLIENT_ID=sandbox.WEB_CLIENT_ID,
                            AUTH0_SPA_CLIENT_IDS=sandbox.SPA_CLIENT_ID, AUTHLIB_INSECURE_TRANSPORT="1",

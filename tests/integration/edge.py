@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import ssl
 from pathlib import Path
 
+import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from pizza42.sandbox_nginx import LocalSite, Nginx, self_signed_certificate
+from pizza42.sandbox_nginx import LocalSite, Nginx, nginx_binary, self_signed_certificate
 from tests.integration.harness import HOST, Gunicorn, free_port, wait_for
+
+
+def require_nginx() -> None:
+    """Skip (with how to install it) when nginx is missing on a laptop; fail in CI, which must run these tests."""
+    try:
+        nginx_binary()
+    except RuntimeError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc} (CI is set: the edge tests must run)")
+        pytest.skip(str(exc))
 
 
 class FromAddress(HTTPAdapter):
