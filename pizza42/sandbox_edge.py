@@ -7,6 +7,9 @@ on http://127.0.0.1:8080 and https://127.0.0.1:8443 (a self-signed certificate m
 two gunicorns with the production gunicorn.conf.py, each on its own unix socket, sharing only DynamoDB
 (the emulator) and SECRET_KEY; the local identity provider as in `make run`. Everything lives in
 .sandbox/edge/ (config, certificate, sockets, logs) and is stopped on Ctrl-C.
+
+Unlike production, where systemd holds the socket (deploy/pizza42.socket) so connections wait while gunicorn
+restarts, each gunicorn here binds its own: stop one, and nginx sends its requests to the other.
 """
 
 from __future__ import annotations

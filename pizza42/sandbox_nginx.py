@@ -2,7 +2,7 @@
 
 deploy/nginx/nginx.conf is copied as it is; only its site files (deploy/nginx/pizza42/*.conf: addresses,
 host name, certificate, paths) are written for this machine. `make run-edge`, the edge tests and the
-benchmark all run the very file operators install. Needs the dev requirements (cryptography comes with them).
+benchmark all run the very file operators install. Never imported in production (wsgi.py, the app).
 """
 
 from __future__ import annotations

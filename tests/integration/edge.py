@@ -1,16 +1,20 @@
 """The production edge for the black-box tests: nginx in front of two gunicorn instances, as `make run-edge` runs it.
 
 nginx runs deploy/nginx/nginx.conf unchanged, with site files for loopback (pizza42/sandbox_nginx.py); each
-instance is `gunicorn --config gunicorn.conf.py wsgi:app` on a unix socket (where nginx reaches it) and a
-loopback port (for the checks that go around nginx). Clients may send from any 127.x.y.z address, so each
-test has its own addresses in nginx's per-address rate limits, and an attack can come from hundreds.
+instance is `gunicorn --config gunicorn.conf.py wsgi:app` serving a unix socket (where nginx reaches it) and
+a loopback port (for the checks that go around nginx). Both sockets are opened here and handed to gunicorn
+the way systemd hands it deploy/pizza42.socket, so they outlive an instance's restart, as in production.
+Clients may send from any 127.x.y.z address, so each test has its own addresses in nginx's per-address rate
+limits, and an attack can come from hundreds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import socket
 import ssl
 from pathlib import Path
 
@@ -53,6 +57,7 @@ class Edge:
         self.url = f"https://{HOST}:{self.https_port}"
         self.env = {**env, "APP_BASE_URL": self.url}
         self.sockets = [run_dir / f"app-{n}.sock" for n in range(1, instances + 1)]
+        self.listeners = [self._listen(path) for path in self.sockets]
         self.generations = [0] * instances
         self.instances: list[Gunicorn] = []
         self.retired: list[Gunicorn] = []  # stopped or killed instances: their logs still count
@@ -71,24 +76,60 @@ class Edge:
 
     # -- instances -----------------------------------------------------------------------------
 
+    @staticmethod
+    def _listen(path: Path) -> list[socket.socket]:
+        """An instance's listening sockets, as systemd opens them: its unix socket and a loopback port."""
+        path.unlink(missing_ok=True)
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix.bind(str(path))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.bind((HOST, 0))
+        for listener in (unix, tcp):
+            listener.listen(2048)
+        return [unix, tcp]
+
     def _start(self, index: int) -> Gunicorn:
         self.generations[index] += 1
         name = f"app-{index + 1}"
         return Gunicorn(self.run_dir / f"{name}-{self.generations[index]}", self.env, name=name,
-                        unix_socket=self.sockets[index])
+                        listeners=self.listeners[index])
 
     def restart(self, index: int) -> Gunicorn:
-        """Start instance `index` again (after stop or kill), on the same socket; wait until it serves."""
+        """Stop instance `index` if it runs, start it again on the same sockets; wait until it serves."""
+        self.instances[index].stop()
         self.retired.append(self.instances[index])
         self.instances[index] = self._start(index)
         return self.instances[index].wait_ready()
 
+    def wait_serving(self, timeout: float = 15.0) -> None:
+        """Until nginx passes requests to every instance again (it rests a failed one for fail_timeout, 2 s)."""
+        session = self.session()
+
+        def both_answer() -> bool:
+            return all(session.get(self.url + "/api/health", timeout=5).status_code == 200
+                       for _ in range(2 * len(self.instances)))
+
+        wait_for(both_answer, timeout, interval=0.5, what="nginx to use every instance again")
+
+    def close_sockets(self, index: int) -> None:
+        """Close an instance's sockets (`systemctl stop pizza42.socket`): connecting is refused from now on."""
+        for listener in self.listeners[index]:
+            listener.close()
+
+    def reopen_sockets(self, index: int) -> None:
+        """Open an instance's sockets again (on a new loopback port); start the instance after this."""
+        self.listeners[index] = self._listen(self.sockets[index])
+
     def stop(self) -> None:
-        """Stop nginx, then every instance."""
+        """Stop nginx, then every instance, then close their sockets."""
         if self.nginx is not None:
             self.nginx.stop()
         for instance in self.instances:
             instance.stop()
+        for listeners in self.listeners:
+            for listener in listeners:
+                with contextlib.suppress(OSError):
+                    listener.close()
 
     # -- clients -------------------------------------------------------------------------------
 
