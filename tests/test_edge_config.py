@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -96,3 +97,15 @@ def test_nginx_accepts_the_production_site_files(tmp_path):
     check = subprocess.run([nginx_binary(), "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
                             "-e", "stderr"], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
+
+
+def test_the_documented_rate_limits_are_nginxs():
+    [api_rate] = re.findall(r"zone=pizza42_api:\S+ rate=(\d+)r/s;", EDGE)
+    [api_burst] = re.findall(r"limit_req zone=pizza42_api burst=(\d+) nodelay;", EDGE)
+    [login_rate] = re.findall(r"zone=pizza42_login:\S+ rate=(\d+)r/m;", EDGE)
+    assert set(re.findall(r"limit_req zone=pizza42_login burst=(\d+) nodelay;", EDGE)) == {"20"}
+    api_doc = f"{api_rate} requests/s with bursts of {api_burst} more"
+    openapi = json.loads((ROOT / "pizza42" / "api" / "openapi.json").read_text())["info"]["description"]
+    readme = (ROOT / "README.md").read_text()
+    assert api_doc in openapi and api_doc in readme
+    assert f"{login_rate}/min with bursts of 20 more" in readme
