@@ -32,7 +32,7 @@ from pizza42.sandbox_nginx import ROOT, LocalSite, Nginx, self_signed_certificat
 HTTP_PORT = int(os.environ.get("SANDBOX_EDGE_HTTP_PORT", "8080"))
 HTTPS_PORT = int(os.environ.get("SANDBOX_EDGE_HTTPS_PORT", "8443"))
 INSTANCES = 2
-RUN_DIR = ROOT / ".sandbox" / "edge"
+RUN_DIR = Path(os.environ.get("SANDBOX_EDGE_DIR", ROOT / ".sandbox" / "edge"))
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
