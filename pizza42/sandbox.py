@@ -22,6 +22,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from pizza42 import claims
@@ -171,22 +172,31 @@ def _banner(env: dict[str, str]) -> str:
 """
 
 
+def create_tables(app: Flask) -> None:
+    """Every table the app uses, in the emulator (`make run` and `make run-edge` both call this)."""
+    with app.app_context():
+        app.extensions["pizza42.store"].create_table()
+
+
+def quiet_console() -> None:
+    """The emulator and the provider log every request through werkzeug; keep the console readable."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    import authlib.deprecate  # noqa: F401  (it installs an "always" filter for its warnings: ours goes first)
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def serve() -> None:
     """Start the emulator, the provider and the app; block until interrupted."""
     from pizza42 import create_app
     from pizza42.config import load_settings
 
-    # The emulator and the provider log every request through werkzeug; keep the console readable.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    import authlib.deprecate  # noqa: F401  (it installs an "always" filter for its warnings: ours goes first)
-
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    quiet_console()
     env = sandbox_environment()
     os.environ.update(env)
     with dynamodb_emulator(), identity_provider():
         app = create_app(load_settings(os.environ))
-        with app.app_context():
-            app.extensions["pizza42.store"].create_table()
+        create_tables(app)
         print(_banner(env), flush=True)
         server = make_server(HOST, APP_PORT, app, threaded=True)
         try:
