@@ -19,8 +19,10 @@ def create_app(settings: Settings | None = None, *, dynamodb_client: object | No
     configure(app, settings)
     register_extensions(app, settings, dynamodb_client, token_verifier)
     register_security(app, settings)
+    register_assets(app)
     register_web_login(app, settings)
     register_blueprints(app)
+    register_csrf(app)
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -63,9 +65,16 @@ def register_security(app: Flask, settings: Settings) -> None:
     init_security(app, settings)
 
 
+def register_assets(app: Flask) -> None:
+    """Static URLs carry their content hash, so the edge may let browsers cache them for a year."""
+    from pizza42.assets import init_assets
+
+    init_assets(app)
+
+
 def register_web_login(app: Flask, settings: Settings) -> None:
     """Browser login (Authlib's OIDC client), sessions and CSRF for the pages."""
-    from pizza42.auth.login import init_login
+    from pizza42.web.login import init_login
 
     init_login(app, settings)
 
@@ -77,6 +86,18 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+
+
+def register_csrf(app: Flask) -> None:
+    """CSRF checks on every form POST (Flask-WTF), except the JSON API's."""
+    from flask_wtf.csrf import CSRFProtect
+
+    from pizza42.api import bp as api_bp
+
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # a CSRF token lives as long as the session it is bound to
+    # Every other blueprint is protected by default; the API is exempt because it authenticates with
+    # bearer tokens only and never reads the session cookie, so a cross-site request carries no credential.
+    CSRFProtect(app).exempt(api_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -35,3 +35,18 @@ def can_place_orders(claims: dict) -> bool:
     if CAN_PLACE_ORDERS in claims:
         return claims[CAN_PLACE_ORDERS] is True
     return claims.get("email_verified") is True
+
+
+def login_time(auth_metadata: object) -> str | None:
+    """When the customer logged in, from the Action's `auth_metadata` claim (None if it does not say).
+
+    The Action writes `login_time` (the name the legacy SPA reads); tokens issued before that change
+    carry `time` instead, and stay valid for hours after a deploy, so both are read.
+    """
+    if not isinstance(auth_metadata, dict):
+        return None
+    for name in ("login_time", "time"):
+        value = auth_metadata.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from pizza42.api.errors import handle_api_exception, log_unhandled
 from pizza42.orders.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 _PAGE_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Page not found", 405: "Not allowed",
                 413: "Too large", 500: "Something went wrong", 503: "Please try again shortly"}
@@ -35,6 +40,16 @@ def handle_exception(exc: Exception) -> Response | tuple[str, int, dict] | HTTPE
     return page, status, headers
 
 
+def csrf_failed(exc: CSRFError) -> tuple[str, int]:
+    """A form POST without a valid CSRF token (only pages have forms: the API is exempt)."""
+    log.info("csrf check failed: %s", exc.description)
+    page = render_template("error.html", status=400, title="This form has expired",
+                           description="For your safety we only accept forms that this site has just shown you. "
+                                       "Nothing was saved. Go back, reload the page and try again.")
+    return page, 400
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Every exception goes through handle_exception."""
+    """Every exception goes through handle_exception; a failed CSRF check gets its own page."""
+    app.register_error_handler(CSRFError, csrf_failed)
     app.register_error_handler(Exception, handle_exception)

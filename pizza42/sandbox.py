@@ -22,9 +22,11 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from pizza42 import claims
+from pizza42.orders.model import now_iso
 
 HOST = "127.0.0.1"  # one host name everywhere: the provider's issuer is the URL it is reached by
 APP_PORT = int(os.environ.get("SANDBOX_APP_PORT", "8000"))
@@ -35,20 +37,28 @@ SPA_CLIENT_ID = "pizza42-spa"
 TOKEN_REDIRECT_URI = f"http://{HOST}:{APP_PORT}/sandbox/token-callback"  # never served: we read the code off it
 
 
+# The local provider's claims are fixed for its lifetime, so the demo logins happened when it started.
+DEMO_LOGIN_TIME = now_iso()
+
+
 def _action_claims(email: str, verified: bool, connection: str, created_at: str) -> dict:
-    """What the Post-Login Action would add for this user (deploy/auth0/post-login-action.js)."""
+    """What the Post-Login Action writes for a password login at DEMO_LOGIN_TIME (checked against the
+    real deploy/auth0/post-login-action.js by tests/test_auth0_action.py)."""
     ns = claims.NAMESPACE
     extra: dict = {
         ns + "email": email,
         ns + "email_verified": verified,
         ns + "can_place_orders": verified,
-        ns + "token_verified_at": "2026-01-01T00:00:00.000Z",
-        ns + "auth_metadata": {"login_method": "database", "connection": connection, "time": created_at},
+        ns + "token_verified_at": DEMO_LOGIN_TIME,
+        ns + "auth_metadata": {"login_method": "database", "connection": connection, "strategy": "auth0",
+                               "login_time": DEMO_LOGIN_TIME},
+        ns + "session_security": {"authentication_methods": ["pwd"], "mfa": False},
+        ns + "auth_warnings": [] if verified else ["Email address not verified: ordering is disabled until it is."],
     }
     if verified:
         extra[ns + "customer_info"] = {"customer_since": created_at, "data_source": "dynamodb"}
     else:
-        extra[ns + "verification_required"] = {"message": "Please verify your email address to place orders.",
+        extra[ns + "verification_required"] = {"message": "Please verify your email address before placing orders.",
                                                "action": "verify_email"}
     return extra
 
@@ -162,22 +172,31 @@ def _banner(env: dict[str, str]) -> str:
 """
 
 
+def create_tables(app: Flask) -> None:
+    """Every table the app uses, in the emulator (`make run` and `make run-edge` both call this)."""
+    with app.app_context():
+        app.extensions["pizza42.store"].create_table()
+
+
+def quiet_console() -> None:
+    """The emulator and the provider log every request through werkzeug; keep the console readable."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    import authlib.deprecate  # noqa: F401  (it installs an "always" filter for its warnings: ours goes first)
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def serve() -> None:
     """Start the emulator, the provider and the app; block until interrupted."""
     from pizza42 import create_app
     from pizza42.config import load_settings
 
-    # The emulator and the provider log every request through werkzeug; keep the console readable.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    import authlib.deprecate  # noqa: F401  (it installs an "always" filter for its warnings: ours goes first)
-
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    quiet_console()
     env = sandbox_environment()
     os.environ.update(env)
     with dynamodb_emulator(), identity_provider():
         app = create_app(load_settings(os.environ))
-        with app.app_context():
-            app.extensions["pizza42.store"].create_table()
+        create_tables(app)
         print(_banner(env), flush=True)
         server = make_server(HOST, APP_PORT, app, threaded=True)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -9,6 +10,7 @@ import uuid
 
 import pytest
 
+from pizza42.auth.jwks import REFETCH_BURST, REFETCHES_PER_MINUTE
 from pizza42.auth.tokens import (
     IdentityProviderUnavailable,
     TokenError,
@@ -21,7 +23,7 @@ from tests.jwt_helpers import LocalIssuer, RSAKeyFixture, b64url, compact
 
 API = "https://pizza42-api"
 SPA = "spa-client-id"
-REFETCH = 60.0
+REFILL = 60.0 / REFETCHES_PER_MINUTE  # seconds for the refetch bucket to earn one more fetch
 
 
 class FakeClock:
@@ -72,7 +74,6 @@ def make_verifier(idp, clock):
             audience=API,
             spa_client_ids={SPA},
             http_timeout=0.5,
-            min_refetch_interval=REFETCH,
             clock=clock,
         )
         return TokenVerifier(**{**options, **overrides})
@@ -350,9 +351,9 @@ def test_keys_are_fetched_once_and_cached(verifier, key, claims, idp):
     assert (idp.discovery_fetches, idp.jwks_fetches) == (1, 1)
 
 
-@pytest.mark.parametrize("interval", [REFETCH, 0.0], ids=["rate-limited", "no-rate-limit"])
-def test_concurrent_first_requests_fetch_the_keys_once(make_verifier, key, claims, idp, interval):
-    verifier = make_verifier(min_refetch_interval=interval)
+@pytest.mark.parametrize("burst", [1, 1000], ids=["small-bucket", "large-bucket"])
+def test_concurrent_first_requests_fetch_the_keys_once(make_verifier, key, claims, idp, burst):
+    verifier = make_verifier(jwks_refetch_burst=burst)
     token = key.sign(claims())
     idp.delay = 0.2
     barrier = threading.Barrier(8)
@@ -371,26 +372,89 @@ def test_concurrent_first_requests_fetch_the_keys_once(make_verifier, key, claim
     assert idp.jwks_fetches == 1
 
 
-def test_rotated_key_is_accepted_after_one_refetch(verifier, key, other_key, claims, idp, clock):
+def unknown_kid_token(claims) -> str:
+    """A token naming a made-up key id: refused before any signature check, so it need not be signed."""
+    return compact({"alg": "RS256", "typ": "JWT", "kid": uuid.uuid4().hex}, claims(), b"not-a-signature")
+
+
+def test_rotated_key_is_accepted_after_one_refetch(verifier, key, other_key, claims, idp):
     verifier.verify(key.sign(claims()))
     idp.jwks = {"keys": key.jwks["keys"] + other_key.jwks["keys"]}
-    clock.advance(REFETCH + 1)
     assert verifier.verify(other_key.sign(claims())).subject == "auth0|alice"
     verifier.verify(other_key.sign(claims()))  # now cached: no further fetch
     assert idp.jwks_fetches == 2
 
 
-def test_unknown_kids_trigger_at_most_one_refetch_per_interval(verifier, key, other_key, claims, idp, clock):
+def test_a_new_key_is_accepted_at_once_even_right_after_an_unknown_kid(verifier, key, other_key, claims, idp):
+    """The old one-refetch-a-minute limit refused the new key for up to 60 s here; the bucket does not."""
     verifier.verify(key.sign(claims()))
-    clock.advance(REFETCH + 1)
-    for _ in range(20):
-        with pytest.raises(TokenError):
-            verifier.verify(other_key.sign(claims(), headers={"kid": uuid.uuid4().hex}))
-    assert idp.jwks_fetches == 2
-    clock.advance(REFETCH + 1)
-    with pytest.raises(TokenError):
-        verifier.verify(other_key.sign(claims(), headers={"kid": uuid.uuid4().hex}))
+    with pytest.raises(TokenError, match="unknown key"):
+        verifier.verify(unknown_kid_token(claims))  # a stray token with a foreign kid, then the rotation:
+    idp.jwks = {"keys": key.jwks["keys"] + other_key.jwks["keys"]}
+    assert verifier.verify(other_key.sign(claims())).subject == "auth0|alice"  # same instant, no waiting
     assert idp.jwks_fetches == 3
+
+
+def flood(verifier, claims, clock, seconds: float, per_second: int = 20) -> None:
+    """Unknown-kid tokens at a steady rate for `seconds` of the verifier's time; each one is refused."""
+    for _ in range(int(seconds * per_second)):
+        with pytest.raises(TokenError, match="unknown key"):
+            verifier.verify(unknown_kid_token(claims))
+        clock.advance(1 / per_second)
+
+
+def test_an_unknown_kid_flood_costs_the_issuer_a_handful_of_fetches_a_minute(verifier, key, claims, idp, clock):
+    token = key.sign(claims())
+    verifier.verify(token)
+    fetches = [idp.jwks_fetches]
+    for _minute in range(10):  # 20 made-up kids a second for ten minutes: 12,000 tokens
+        flood(verifier, claims, clock, seconds=60)
+        fetches.append(idp.jwks_fetches)
+    per_minute = [after - before for before, after in itertools.pairwise(fetches)]
+    assert per_minute[0] <= REFETCH_BURST + REFETCHES_PER_MINUTE
+    assert all(n <= REFETCHES_PER_MINUTE for n in per_minute[1:]), per_minute
+    assert sum(per_minute) >= 10 * REFETCHES_PER_MINUTE  # the budget is used, not just refused outright
+    assert verifier.verify(token).subject == "auth0|alice"  # known keys are never held up by the flood
+
+
+def test_a_rotation_during_a_flood_is_picked_up_within_one_refill(verifier, key, other_key, claims, idp, clock):
+    verifier.verify(key.sign(claims()))
+    flood(verifier, claims, clock, seconds=30)  # the bucket is empty now
+    idp.jwks = {"keys": key.jwks["keys"] + other_key.jwks["keys"]}
+    rotated_at, accepted_at = clock(), None
+    while accepted_at is None and clock() - rotated_at < 60:
+        flood(verifier, claims, clock, seconds=0.5)
+        try:
+            verifier.verify(other_key.sign(claims()))
+            accepted_at = clock()
+        except TokenError:
+            pass
+    assert accepted_at is not None and accepted_at - rotated_at <= REFILL + 0.5
+
+
+def test_a_concurrent_flood_costs_no_more_than_the_burst(verifier, key, claims, idp):
+    verifier.verify(key.sign(claims()))
+    tokens = [unknown_kid_token(claims) for _ in range(400)]
+    barrier = threading.Barrier(8)
+    refused: list[int] = []
+
+    def worker(share: list[str]) -> None:
+        barrier.wait()
+        count = 0
+        for token in share:
+            try:
+                verifier.verify(token)
+            except TokenError:
+                count += 1
+        refused.append(count)
+
+    threads = [threading.Thread(target=worker, args=(tokens[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(refused) == 400
+    assert idp.jwks_fetches == 1 + REFETCH_BURST  # the frozen clock refills nothing
 
 
 @pytest.mark.parametrize("outage", ["500", "bad-json", "timeout", "stopped"])
@@ -403,7 +467,6 @@ def test_jwks_outage_keeps_the_last_good_keys(verifier, key, other_key, claims, 
         "stopped": idp.stop,
         "timeout": lambda: setattr(idp, "delay", 1.0),
     }[outage]()
-    clock.advance(REFETCH + 1)
     with pytest.raises(TokenError, match="unknown key"):
         verifier.verify(other_key.sign(claims()))  # forces a refetch, which fails
     assert verifier.verify(token).subject == "auth0|alice"
@@ -413,7 +476,6 @@ def test_jwks_without_usable_keys_keeps_the_last_good_keys(verifier, key, other_
     token = key.sign(claims())
     verifier.verify(token)
     idp.jwks = {"keys": [{"kty": "EC", "kid": "ec"}, {**other_key.public_jwk, "use": "enc"}]}
-    clock.advance(REFETCH + 1)
     with pytest.raises(TokenError):
         verifier.verify(other_key.sign(claims()))
     assert idp.jwks_fetches == 2

@@ -1,11 +1,14 @@
 /**
  * Pizza 42 — Auth0 Post-Login Action (spec §6).
  *
- * Adds the `https://pizza42.com/` custom claims to the ID token and the access token. The Flask
- * app reads them (pizza42/claims.py); the claim names are listed once in pizza42/claims.json.
- * Auth0 needs an Action to be one self-contained file, so the list is repeated below as CLAIMS,
- * and the tests (deploy/auth0/post-login-action.test.js, tests/test_auth0_action.py) check that
- * the two lists are equal and that this Action writes only those names.
+ * Adds the `https://pizza42.com/` custom claims to the ID token and the access token. Two readers:
+ * - the Flask app (pizza42/claims.py); the claim names are listed once in pizza42/claims.json.
+ *   Auth0 needs an Action to be one self-contained file, so the list is repeated below as CLAIMS,
+ *   and the tests check that the two lists are equal and that this Action writes only those names;
+ * - the legacy React SPA's ID-token panel, which reads these claims under these exact names
+ *   (auth_metadata.login_time, session_security, auth_warnings, ...): legacy-spa-claims.json beside
+ *   this file pins what it reads, and both test suites (post-login-action.test.js and
+ *   tests/test_auth0_action.py) check every login against it.
  *
  * The Action needs no secrets, no AWS credentials and no network access: orders live in DynamoDB
  * and are read by the app, never here.
@@ -20,6 +23,8 @@ const CLAIMS = Object.freeze([
   "can_place_orders",
   "token_verified_at",
   "auth_metadata",
+  "session_security",
+  "auth_warnings",
   "customer_info",
   "verification_required",
 ]);
@@ -40,10 +45,33 @@ function customerSince(user) {
   return created && !Number.isNaN(created.getTime()) ? created.toISOString() : null;
 }
 
+// Auth0's names for authentication methods ("pwd", "federated", "mfa", ...): copied only when they
+// look like one, so nothing else from the event can ride along.
+const METHOD_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** How this login was authenticated: the method names Auth0 recorded, and whether MFA was one. */
+function sessionSecurity(authentication) {
+  const recorded = authentication && Array.isArray(authentication.methods) ? authentication.methods : [];
+  const methods = recorded
+    .map((method) => (method && typeof method.name === "string" ? method.name : null))
+    .filter((name) => name !== null && METHOD_NAME.test(name))
+    .slice(0, 8);
+  return { authentication_methods: methods, mfa: methods.includes("mfa") };
+}
+
+/** What the customer (or the legacy SPA's panel) should know about this login; empty when all is well. */
+function authWarnings(emailVerified, connection) {
+  const warnings = [];
+  if (!emailVerified) warnings.push("Email address not verified: ordering is disabled until it is.");
+  if (!connection.name) warnings.push("The login connection is unknown.");
+  return warnings;
+}
+
 /**
  * The custom claims for one login, keyed by their short name (without the namespace).
- * Only plain values picked from `event.user` / `event.connection` are copied: never
- * `event.secrets`, identities, or user/app metadata.
+ * Only plain values picked from `event.user` / `event.connection` / `event.authentication` are
+ * copied: never `event.secrets`, `event.request` (IP address, user agent), identities, or
+ * user/app metadata.
  */
 function buildClaims(event, now = new Date()) {
   const user = event.user || {};
@@ -61,8 +89,11 @@ function buildClaims(event, now = new Date()) {
       login_method: loginMethod(connection.strategy),
       connection: connection.name || null,
       strategy: connection.strategy || null,
-      time,
+      // `login_time`: the name the legacy SPA reads (`time` before; the app still accepts it).
+      login_time: time,
     },
+    session_security: sessionSecurity(event.authentication),
+    auth_warnings: authWarnings(emailVerified, connection),
   };
   if (emailVerified) {
     claims.customer_info = { customer_since: customerSince(user), data_source: "dynamodb" };

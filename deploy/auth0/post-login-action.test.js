@@ -10,6 +10,8 @@ const action = require("./post-login-action.js");
 
 const NS = "https://pizza42.com/";
 const CLAIMS_JSON = path.join(__dirname, "..", "..", "pizza42", "claims.json");
+// What the legacy SPA reads from its ID token: shared with tests/test_auth0_action.py.
+const LEGACY_SPA = JSON.parse(fs.readFileSync(path.join(__dirname, "legacy-spa-claims.json"), "utf8"));
 const SECRET = "s3cr3t-value-that-must-never-leak";
 const CREATED_AT = "2024-03-05T10:20:30.000Z";
 // A token `iat` far from CREATED_AT, so a customer_since taken from it would be noticed.
@@ -37,8 +39,10 @@ function fakeEvent({ strategy = "auth0", connection = "Username-Password-Authent
       user_metadata: { note: SECRET },
     },
     connection: { id: "con_1", name: connection, strategy },
-    authentication: { methods: [{ name: "pwd", timestamp: "2026-01-01T00:00:00.000Z" }] },
-    request: { ip: "203.0.113.7", query: { id_token_hint: SECRET } },
+    authentication: {
+      methods: [{ name: strategy === "auth0" ? "pwd" : "federated", timestamp: "2026-01-01T00:00:00.000Z" }],
+    },
+    request: { ip: "203.0.113.7", user_agent: `Mozilla/5.0 ${SECRET}`, query: { id_token_hint: SECRET } },
     secrets: { ANYTHING: SECRET },
     transaction: { requested_scopes: ["openid"] },
     token: { iat: IAT },
@@ -49,6 +53,52 @@ async function login(options) {
   const api = fakeApi();
   await action.onExecutePostLogin(fakeEvent(options), api);
   return { id: api.idToken.claims, access: api.accessToken.claims };
+}
+
+/** Where a value differs from a legacy-spa-claims.json type ("date": what `new Date(value)` reads). */
+function typeProblem(where, value, spec) {
+  const type = typeof spec === "string" ? spec : spec.type;
+  if (type === "date") {
+    // Exactly what the SPA renders: `new Date(value).toLocaleString()` must not be "Invalid Date".
+    if (typeof value !== "string" || Number.isNaN(new Date(value).getTime())) return `${where}: not a date`;
+    return null;
+  }
+  if (type === "array") {
+    if (!Array.isArray(value)) return `${where}: not an array`;
+    const bad = value.findIndex((item) => typeProblem("", item, spec.items) !== null);
+    return bad === -1 ? null : `${where}[${bad}]: not a ${spec.items}`;
+  }
+  if (type === "object" && (value === null || typeof value !== "object" || Array.isArray(value))) {
+    return `${where}: not an object`;
+  }
+  if (type !== "object" && typeof value !== type) return `${where}: not a ${type}`;
+  return null;
+}
+
+/** Every way an ID token's claims fail what the legacy SPA reads (empty: the panel shows them all). */
+function legacySpaProblems(claims, { verified }) {
+  const problems = [];
+  for (const [name, spec] of Object.entries(LEGACY_SPA.reads)) {
+    const key = LEGACY_SPA.namespace + name;
+    const needed = spec.required === "always" || (spec.required === "unverified" && !verified);
+    if (!(key in claims)) {
+      if (needed) problems.push(`${name}: missing`);
+      continue;
+    }
+    const problem = typeProblem(name, claims[key], spec);
+    if (problem) {
+      problems.push(problem);
+      continue;
+    }
+    for (const [field, fieldSpec] of Object.entries(spec.fields || {})) {
+      const fieldProblem = typeProblem(`${name}.${field}`, claims[key][field], fieldSpec);
+      if (fieldProblem) problems.push(fieldProblem);
+    }
+  }
+  for (const name of Object.keys(LEGACY_SPA.absent_by_design)) {
+    if (LEGACY_SPA.namespace + name in claims) problems.push(`${name}: present, but must stay absent`);
+  }
+  return problems;
 }
 
 test("a verified database user can order and gets customer_info", async () => {
@@ -106,14 +156,59 @@ test("customer_since is the account's created_at, not the token's iat", async ()
   assert.notEqual(since, new Date(IAT * 1000).toISOString());
 });
 
-test("token_verified_at and auth_metadata.time are the current time in ISO 8601", async () => {
+test("token_verified_at and auth_metadata.login_time are the current time in ISO 8601", async () => {
   const before = Date.now();
   const { id } = await login();
   const after = Date.now();
   const at = id[NS + "token_verified_at"];
   assert.match(at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.ok(Date.parse(at) >= before && Date.parse(at) <= after);
-  assert.equal(id[NS + "auth_metadata"].time, at);
+  assert.equal(id[NS + "auth_metadata"].login_time, at);
+  assert.deepEqual(Object.keys(id[NS + "auth_metadata"]).sort(), ["connection", "login_method", "login_time", "strategy"]);
+});
+
+const LOGINS = {
+  "verified database user": { verified: true },
+  "unverified database user": { verified: false },
+  "Google user": { strategy: "google-oauth2", connection: "google-oauth2", verified: true },
+  "passwordless user": { strategy: "email", connection: "email", verified: true },
+};
+
+for (const [who, options] of Object.entries(LOGINS)) {
+  test(`the legacy SPA finds every claim it reads, in the shape it needs, for a ${who}`, async () => {
+    const { id } = await login(options);
+    assert.deepEqual(legacySpaProblems(id, { verified: options.verified }), []);
+  });
+}
+
+test("a renamed or reshaped claim is caught by the legacy SPA check", async () => {
+  const { id } = await login({ verified: false });
+  const { login_time: loginTime, ...renamed } = id[NS + "auth_metadata"];
+  const broken = { ...id, [NS + "auth_metadata"]: { ...renamed, time: loginTime } };
+  assert.deepEqual(legacySpaProblems(broken, { verified: false }), ["auth_metadata.login_time: not a date"]);
+  const reshaped = { ...id, [NS + "auth_warnings"]: "none" };
+  delete reshaped[NS + "verification_required"];
+  assert.deepEqual(legacySpaProblems(reshaped, { verified: false }),
+    ["auth_warnings: not an array", "verification_required: missing"]);
+  assert.deepEqual(legacySpaProblems({ ...id, [NS + "customer_profile"]: {} }, { verified: false }),
+    ["customer_profile: present, but must stay absent"]);
+});
+
+test("session_security names the authentication methods and whether MFA was used", async () => {
+  const api = fakeApi();
+  const event = fakeEvent();
+  event.authentication.methods = [{ name: "pwd" }, { name: "mfa" }, { name: "Not A Method!" }, {}, null];
+  await action.onExecutePostLogin(event, api);
+  assert.deepEqual(api.idToken.claims[NS + "session_security"], { authentication_methods: ["pwd", "mfa"], mfa: true });
+  const { id } = await login({ strategy: "google-oauth2", connection: "google-oauth2" });
+  assert.deepEqual(id[NS + "session_security"], { authentication_methods: ["federated"], mfa: false });
+});
+
+test("auth_warnings is empty for a verified login and explains an unverified email", async () => {
+  assert.deepEqual((await login({ verified: true })).id[NS + "auth_warnings"], []);
+  const warnings = (await login({ verified: false })).id[NS + "auth_warnings"];
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /not verified/);
 });
 
 test("CLAIMS equals the list in pizza42/claims.json", () => {
@@ -149,7 +244,7 @@ test("no claim carries secrets, identities, metadata or request data", async () 
     const { id } = await login({ verified });
     const text = JSON.stringify(id);
     assert.ok(!text.includes(SECRET), text);
-    // Credential-shaped things: AWS key ids, JWTs, provider tokens, the client's IP address.
-    assert.doesNotMatch(text, /secret|access_token|refresh_token|AKIA[0-9A-Z]{16}|eyJ[\w-]+\.|203\.0\.113\.7/i);
+    // Credential-shaped things: AWS key ids, JWTs, provider tokens, the client's IP address and browser.
+    assert.doesNotMatch(text, /secret|access_token|refresh_token|AKIA[0-9A-Z]{16}|eyJ[\w-]+\.|203\.0\.113\.7|Mozilla/i);
   }
 });

@@ -1,1 +1,1 @@
-"""Authentication: web login (OIDC) and bearer-token verification."""
+"""Bearer-token verification for the JSON API (the pages' login lives in pizza42/web/login.py)."""

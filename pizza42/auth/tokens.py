@@ -1,16 +1,13 @@
 """Bearer-token verification: RS256 JWTs signed by a key from the issuer's JWKS (spec §4 Tokens).
 
-Keys are fetched lazily (discovery, then `jwks_uri`), built into joserfc key objects once per fetch
-and cached; an unknown `kid` triggers a rate-limited refetch and an outage keeps the last good keys.
-Nothing here logs or echoes token content.
+The keys come from jwks.py (discovery, cache, refetches for an unknown `kid` within a token bucket,
+last good keys kept through an outage). Nothing here logs or echoes token content.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,15 +18,11 @@ from joserfc.errors import ClaimError, ExpiredTokenError, JoseError, MissingClai
 from joserfc.jwk import RSAKey
 from joserfc.jwt import JWTClaimsRegistry
 
+from pizza42.auth.jwks import ALGORITHM, REFETCH_BURST, REFETCHES_PER_MINUTE, JwksCache
 from pizza42.claims import EMAIL, can_place_orders
 
-log = logging.getLogger(__name__)
-
-ALGORITHM = "RS256"
 # RFC 6750 §2.1: the scheme is case-insensitive, then exactly one space and a token68.
 _BEARER = re.compile(r"(?i:bearer) ([A-Za-z0-9._~+/-]+=*)")
-# Without any key, retry the identity provider at most this often (capped by min_refetch_interval).
-_OUTAGE_RETRY_INTERVAL = 5.0
 
 
 class _SafeMessageError(Exception):
@@ -86,40 +79,6 @@ def parse_bearer(authorization_header: str | None) -> str:
     return match.group(1)
 
 
-@dataclass(frozen=True)
-class _Keys:
-    """One JWKS fetch, imported once: verification keys by kid, and the key for kid-less tokens."""
-
-    by_kid: dict[str, RSAKey]
-    only: RSAKey | None  # set when the JWKS has exactly one usable key
-
-    @classmethod
-    def from_jwks(cls, jwks: object) -> _Keys:
-        """Import the usable RSA signing keys of a JWKS document; raise ValueError if there are none."""
-        entries = jwks.get("keys") if isinstance(jwks, dict) else None
-        if not isinstance(entries, list):
-            raise ValueError("JWKS has no 'keys' list")
-        keys = [(entry.get("kid"), key) for entry in entries if (key := _signing_key(entry)) is not None]
-        if not keys:
-            raise ValueError("JWKS has no usable RSA signing key")
-        by_kid = {kid: key for kid, key in reversed(keys) if isinstance(kid, str)}  # first one wins
-        return cls(by_kid=by_kid, only=keys[0][1] if len(keys) == 1 else None)
-
-
-def _signing_key(entry: object) -> RSAKey | None:
-    # Only RSA keys meant for signatures; an "alg" other than RS256 would never verify ours.
-    if not isinstance(entry, dict) or entry.get("kty") != "RSA":
-        return None
-    if entry.get("use", "sig") != "sig" or entry.get("alg", ALGORITHM) != ALGORITHM:
-        return None
-    try:
-        # Import only the public numbers, whatever else the entry carries.
-        return RSAKey.import_key({"kty": "RSA", "n": entry["n"], "e": entry["e"]})
-    except (KeyError, TypeError, ValueError, JoseError):
-        log.warning("ignoring a malformed RSA key in the issuer's JWKS")
-        return None
-
-
 class TokenVerifier:
     """Verifies bearer tokens against one issuer; one instance per process, safe across threads."""
 
@@ -131,17 +90,17 @@ class TokenVerifier:
         spa_client_ids: frozenset[str] | set[str] = frozenset(),
         http_timeout: float = 3.0,
         leeway: int = 60,
-        min_refetch_interval: float = 60.0,
+        jwks_refetch_burst: int = REFETCH_BURST,
+        jwks_refetches_per_minute: float = REFETCHES_PER_MINUTE,
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._audience = audience
         self._spa_client_ids = frozenset(spa_client_ids)
-        self._discovery_url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-        self._http_timeout = http_timeout
-        self._min_refetch_interval = min_refetch_interval
-        self._session = session or requests.Session()
         self._clock = clock
+        self._jwks = JwksCache(issuer.rstrip("/") + "/.well-known/openid-configuration",
+                               http_timeout=http_timeout, session=session or requests.Session(), clock=clock,
+                               refetch_burst=jwks_refetch_burst, refetches_per_minute=jwks_refetches_per_minute)
         # Built once. Claims: exp required, exp/nbf/iat with leeway, `iss` compared as an exact string,
         # `sub` a non-empty string, `aud` a string or a list of strings.
         self._jws_registry = jws.JWSRegistry(algorithms=[ALGORITHM], strict_check_header=False)
@@ -152,10 +111,6 @@ class TokenVerifier:
             sub={"essential": True},
             exp={"essential": True},
         )
-        self._lock = threading.Lock()
-        self._keys: _Keys | None = None
-        self._jwks_uri: str | None = None
-        self._last_fetch: float | None = None
 
     def verify(self, token: str) -> VerifiedToken:
         """Check the token's signature and claims; raise TokenError or IdentityProviderUnavailable."""
@@ -217,9 +172,7 @@ class TokenVerifier:
         raise TokenError("token not issued for this API")
 
     def _key_for(self, kid: str | None) -> RSAKey:
-        keys = self._keys
-        if keys is None or (kid is not None and kid not in keys.by_kid):
-            keys = self._refresh(kid)
+        keys = self._jwks.keys_for(kid)
         if keys is None:
             raise IdentityProviderUnavailable("the identity provider is unavailable")
         if kid is None:
@@ -231,38 +184,3 @@ class TokenVerifier:
         if key is None:
             raise TokenError("token signed by an unknown key")
         return key
-
-    def _refresh(self, kid: str | None) -> _Keys | None:
-        """Refetch the JWKS (once across threads, rate-limited); return the keys to use now."""
-        with self._lock:
-            keys = self._keys
-            if keys is not None and (kid is None or kid in keys.by_kid):
-                return keys  # another thread fetched while we waited
-            interval = self._min_refetch_interval
-            if keys is None:
-                interval = min(interval, _OUTAGE_RETRY_INTERVAL)
-            now = self._clock()
-            if self._last_fetch is not None and now - self._last_fetch < interval:
-                return keys
-            self._last_fetch = now
-            try:
-                self._keys = _Keys.from_jwks(self._get_json(self._jwks_url()))
-            except (requests.RequestException, ValueError) as exc:
-                # Keep the last good keys; find the JWKS afresh next time in case it moved.
-                self._jwks_uri = None
-                log.warning("could not fetch the issuer's signing keys: %s", exc)
-            return self._keys
-
-    def _jwks_url(self) -> str:
-        if self._jwks_uri is None:
-            discovery = self._get_json(self._discovery_url)
-            uri = discovery.get("jwks_uri") if isinstance(discovery, dict) else None
-            if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
-                raise ValueError("discovery document has no jwks_uri")
-            self._jwks_uri = uri
-        return self._jwks_uri
-
-    def _get_json(self, url: str) -> object:
-        response = self._session.get(url, timeout=self._http_timeout)
-        response.raise_for_status()
-        return response.json()

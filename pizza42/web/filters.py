@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from flask import Blueprint
@@ -40,15 +40,23 @@ def day(timestamp: str | int | float | None) -> str:
     return f"{moment.day} {moment:%b %Y}" if moment else str(timestamp or "—")
 
 
-def frequency(per_day: float | None) -> str:
-    """Orders per day as a person would say it: per day, per week or per month."""
-    if not per_day:
-        return "—"
-    for unit, days in (("day", 1), ("week", 7), ("month", 30)):
-        value = per_day * days
-        if value >= 1 or unit == "month":
-            return f"{value:.1f} per {unit}".replace(".0 ", " ")
-    return "—"  # pragma: no cover  (the loop always returns)
+def frequency(profile: dict | None) -> str | None:
+    """How often the customer orders ("2 per week"); None until two orders lie at least a day apart.
+
+    `order_frequency_per_day` is orders per day since the first order (at least one day), so one
+    order, or a few on the same day, would read "1 per day": a count, not a habit.
+    """
+    if not profile or not isinstance(profile.get("total_orders"), int) or profile["total_orders"] < 2:
+        return None
+    first, last = _parse(profile.get("first_order")), _parse(profile.get("last_order"))
+    per_day = profile.get("order_frequency_per_day")
+    if first is None or last is None or last - first < timedelta(days=1) or not per_day or per_day <= 0:
+        return None
+    for unit, days in (("day", 1), ("week", 7)):
+        if per_day * days >= 1:
+            return f"{per_day * days:.1f}".removesuffix(".0") + f" per {unit}"
+    per_month = f"{per_day * 30:.1f}".removesuffix(".0")
+    return f"{per_month} per month" if per_month != "0" else "less than 0.1 per month"
 
 
 def yes_no(value: object) -> str:

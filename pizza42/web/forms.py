@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField
@@ -12,6 +13,7 @@ from wtforms.widgets import NumberInput
 from pizza42 import menu
 
 _ORDER_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_QUANTITY = re.compile(r"[0-9]{1,2}")
 
 
 class OrderForm(FlaskForm):
@@ -26,11 +28,30 @@ class OrderForm(FlaskForm):
                             widget=NumberInput(min=1, max=menu.MAX_QUANTITY, step=1))
     # One key per displayed form: a double-click or a resubmission places the order only once.
     order_key = HiddenField()
+    is_repeat = False  # filled in from an earlier order ("Order again")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         if not self.order_key.data:
             self.order_key.data = secrets.token_urlsafe(18)
+
+    @classmethod
+    def prefilled(cls, choices: Mapping[str, str]) -> OrderForm:
+        """A fresh form showing ?pizza=&size=&quantity= ("Order again"); each invalid choice keeps its default.
+
+        Only a GET shows it: nothing is ordered until the customer presses "Place order".
+        """
+        values: dict = {}
+        if pizza := menu.canonical_pizza(choices.get("pizza", "")):
+            values["pizza"] = pizza
+        if (size := choices.get("size", "").strip().lower()) in menu.SIZES:
+            values["size"] = size
+        quantity = choices.get("quantity", "").strip()
+        if _QUANTITY.fullmatch(quantity) and 1 <= int(quantity) <= menu.MAX_QUANTITY:
+            values["quantity"] = int(quantity)
+        form = cls(formdata=None, **values)
+        form.is_repeat = bool(values)
+        return form
 
     def payload(self) -> dict:
         """The order request, in the shape the API receives it."""

@@ -33,6 +33,7 @@ class SessionUser:
     verified_at: str | None = None
     login_method: str | None = None
     connection: str | None = None
+    login_time: str | None = None
     customer_since: str | None = None
     verification_message: str | None = None
 
@@ -79,6 +80,7 @@ def user_from_claims(id_claims: dict) -> SessionUser:
         verified_at=_text(custom.get("token_verified_at")),
         login_method=_text(auth.get("login_method")),
         connection=_text(auth.get("connection")),
+        login_time=_text(claim_names.login_time(auth)),
         customer_since=_text(_dict(custom.get("customer_info")).get("customer_since")),
         verification_message=_text(_dict(custom.get("verification_required")).get("message")),
     )

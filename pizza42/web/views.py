@@ -10,8 +10,8 @@ from pizza42 import menu
 from pizza42.dependencies import get_settings, get_store
 from pizza42.observability import audit_order_attempt, record_customer, record_order_outcome
 from pizza42.orders import service
-from pizza42.orders.errors import IdempotencyKeyReused, InvalidCursor, InvalidOrder
-from pizza42.orders.model import validate_order_request
+from pizza42.orders.errors import IdempotencyKeyReused, InvalidCursor, InvalidOrder, OrderNotFound
+from pizza42.orders.model import Order, validate_order_request
 from pizza42.web import bp
 from pizza42.web.charts import monthly_spend_chart, pizza_mix_chart
 from pizza42.web.filters import money, register_filters
@@ -25,7 +25,7 @@ PIZZA_NOTES = {  # words for the menu cards; prices come from pizza42.menu only
     "Supreme": "Pepperoni, sausage, peppers, onion, olives",
     "Hawaiian": "Tomato, mozzarella, ham, pineapple",
 }
-_PERSONAL_PAGES = ("web.orders", "web.account")
+_PERSONAL_PAGES = ("web.orders", "web.receipt", "web.account")
 # The price list for the page's live-total script: the menu never changes while the app runs.
 _PRICES_JSON = json.dumps({name: {size: str(price) for size, price in by_size.items()}
                            for name, by_size in menu.PRICES.items()})
@@ -65,9 +65,15 @@ def _render_home(user: SessionUser | None, form: OrderForm | None, status: int =
 
 @bp.get("/")
 def home() -> tuple[str, int]:
-    """The menu; the order form for a customer who may order; why not, for one who may not."""
+    """The menu; the order form (maybe prefilled by "Order again") for a customer who may order; else why not."""
     user = current_user()
-    return _render_home(user, OrderForm() if user and user.can_place_orders else None)
+    return _render_home(user, OrderForm.prefilled(request.args) if user and user.can_place_orders else None)
+
+
+@bp.app_template_global()
+def order_again_url(order: Order) -> str:
+    """The order form with this order's pizza, size and quantity chosen, at today's price."""
+    return url_for("web.home", pizza=order.pizza, size=order.size, quantity=order.quantity, _anchor="order-form")
 
 
 @bp.post("/")
@@ -123,6 +129,23 @@ def orders() -> str:
         spend_chart=monthly_spend_chart(profile.get("monthly_spend", {})) if profile else None,
         pizza_chart=pizza_mix_chart(profile.get("pizza_counts", {})) if profile else None,
     )
+
+
+@bp.get("/orders/<order_id>")
+@login_required
+def receipt(order_id: str) -> str:
+    """The receipt of one of the customer's own orders (printable); 404 for any other id."""
+    user = current_user()
+    assert user is not None  # login_required
+    if not user.can_place_orders:
+        abort(403, "Your orders are shown once your email address is verified. Verify it using the link we "
+                   "emailed you, then log out and log in again.")
+    try:
+        # The store looks only in this customer's partition, and only for well-formed order ids.
+        order = service.get_order(get_store(), user.sub, order_id)
+    except OrderNotFound:
+        abort(404, "There is no order with that number among your orders.")
+    return render_template("receipt.html", user=user, order=order)
 
 
 @bp.get("/account")

@@ -27,6 +27,7 @@ from pizza42 import claims, create_app, menu
 from pizza42.api import body, openapi
 from pizza42.config import load_settings
 from pizza42.orders import ids, service
+from pizza42.sandbox import DEMO_USERS
 from tests.api.conftest import SPA_CLIENT, USER
 from tests.dynamo_helpers import put_legacy_order
 
@@ -250,6 +251,11 @@ def _reused_key(request):
     return _post(request, {**ORDER, "pizza": "Supreme"}, headers=headers)
 
 
+def _action_claims(sub: str) -> dict:
+    """The namespaced claims the Action writes, as the sandbox's demo customer carries them (checked equal)."""
+    return {name: value for name, value in DEMO_USERS[sub].items() if name.startswith(claims.NAMESPACE)}
+
+
 def _id_token_headers(request) -> dict:
     return _auth(request, aud=SPA_CLIENT, scope=None, email_verified=True)
 
@@ -359,6 +365,9 @@ SCENARIOS = [
              lambda r: _client(r).get("/api/verify-token", headers=_auth(r))),
     Scenario("verify an id token", "get", "/api/verify-token", 200,
              lambda r: _client(r).get("/api/verify-token", headers=_id_token_headers(r))),
+    *[Scenario(f"verify a token with every Action claim ({sub})", "get", "/api/verify-token", 200,
+               lambda r, sub=sub: _client(r).get("/api/verify-token", headers=_auth(r, **_action_claims(sub))))
+      for sub in sorted(DEMO_USERS)],
     Scenario("verify a minimal token", "get", "/api/verify-token", 200,
              lambda r: _client(r).get("/api/verify-token", headers=_auth(r, scope=None, **{
                  claims.EMAIL: None, claims.CAN_PLACE_ORDERS: None, claims.EMAIL_VERIFIED: None}))),

@@ -88,6 +88,15 @@ def form_fields(html: str) -> dict[str, str]:
     return fields
 
 
+def csp_violations(html: str) -> list[str]:
+    """Markup a `default-src 'self'` policy would block: inline scripts, styles, handlers, external assets."""
+    found = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    found += re.findall(r"<style\b[^>]*>|\sstyle=", html)
+    found += re.findall(r"\son[a-z]+=", html)
+    found += re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//[^"]*"', html)
+    return found
+
+
 class AuthActions:
     """Log in through the real provider: the test client plays the browser, requests plays the person."""
 

@@ -178,3 +178,74 @@ def test_error_page_and_javascript_free_ordering(browser, live_app):
     page.wait_for_url(re.compile(r".*/orders$"))
     assert "Order placed: 3 × Margherita (medium), $48.00." in page.locator(".flashes").inner_text()
     context.close()
+
+
+def test_receipt_print_view_order_again_and_honest_labels(page, live_app):
+    """History → receipt → print view → "Order again" prefilled at today's price → placed only on the button."""
+    log_in(page, live_app, "auth0|demo-verified")
+    place_order(page, "Pepperoni", "large", 2, "$44.00")
+    stats = page.locator(".stats").inner_text()
+    assert "FIRST ORDER" in stats.upper() and "HOW OFTEN" not in stats.upper()  # one order: no frequency yet
+    assert "CUSTOMER SINCE" not in stats.upper()
+
+    page.get_by_role("link", name="Receipt").first.click()
+    page.wait_for_url(re.compile(r".*/orders/order_\d{13}_[0-9a-z]{10}$"))
+    receipt = page.locator("article.receipt")
+    assert page.get_by_role("heading", name="Receipt").is_visible()
+    assert page.locator(".receipt-lines tbody tr td").all_inner_texts() == ["Pepperoni, large", "$22.00", "2", "$44.00"]
+    assert "Confirmed" in receipt.inner_text() and "UTC" in receipt.inner_text()
+    assert page.get_by_role("button", name="Print receipt").is_visible()  # shown by static/print.js
+    screenshot(page, "receipt")
+
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible() and not page.locator(".site-footer").is_visible()
+    assert not page.get_by_role("link", name="Order again").is_visible()
+    assert not page.get_by_role("button", name="Print receipt").is_visible()
+    assert receipt.is_visible() and page.locator(".receipt-total").inner_text() == "$44.00"
+    assert receipt.evaluate("e => getComputedStyle(e).boxShadow") == "none"
+    page.screenshot(path=ARTIFACTS / "receipt-print.png", full_page=True)
+    page.emulate_media(media="screen")
+
+    page.get_by_role("link", name="Order again").click()
+    page.wait_for_url(re.compile(r".*/\?pizza=Pepperoni&size=large&quantity=2#order-form$"))
+    assert page.get_by_label("Pizza", exact=True).input_value() == "Pepperoni"
+    assert page.get_by_label("Large", exact=True).is_checked()
+    assert page.get_by_label("Quantity").input_value() == "2"
+    assert page.locator("#order-total").inner_text() == "$44.00"
+    assert page.locator("#repeat-note").is_visible()
+    screenshot(page, "order-again")
+    page.goto(live_app + "/orders")
+    assert page.locator(".orders-table tbody tr").count() == 1  # opening the form placed nothing
+
+    page.go_back()
+    page.get_by_label("Quantity").fill("3")
+    assert page.locator("#order-total").inner_text() == "$66.00"
+    page.get_by_role("button", name="Place order").click()
+    page.wait_for_url(re.compile(r".*/orders$"))
+    rows = page.locator(".orders-table tbody tr")
+    assert rows.count() == 2 and "$66.00" in rows.nth(0).inner_text()
+
+    page.get_by_role("link", name="Account").click()
+    claims = page.locator(".claims").first.inner_text()
+    assert "Account created" in claims and "15 Jan 2026" in claims and "Customer since" not in claims
+    assert "Logged in" in page.locator(".claims").nth(1).inner_text()
+
+
+def test_receipt_and_order_again_without_javascript(browser, live_app):
+    """Links and a server-side prefilled form: nothing needs JavaScript (the print button just stays hidden)."""
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    context.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    page = context.new_page()
+    log_in(page, live_app, "auth0|demo-verified")
+    page.get_by_label("Pizza", exact=True).select_option("Hawaiian")
+    page.get_by_role("button", name="Place order").click()
+    page.wait_for_url(re.compile(r".*/orders$"))
+    page.get_by_role("link", name="Receipt").first.click()
+    assert page.locator(".receipt-total").inner_text() == "$17.00"
+    assert not page.get_by_role("button", name="Print receipt").is_visible()
+    page.get_by_role("link", name="Order again").click()
+    assert page.locator("#order-total").inner_text() == "$17.00"  # priced by the server
+    page.get_by_role("button", name="Place order").click()
+    page.wait_for_url(re.compile(r".*/orders$"))
+    assert page.locator(".orders-table tbody tr").count() == 2
+    context.close()

@@ -58,11 +58,45 @@ def test_dates_are_shown_in_utc():
     assert when("not a date") == "not a date" and day(None) == "—"
 
 
+def _profile(total_orders: int, first: str, last: str, per_day: float) -> dict:
+    return {"total_orders": total_orders, "first_order": first, "last_order": last,
+            "order_frequency_per_day": per_day}
+
+
 @pytest.mark.parametrize("per_day, text", [(2.0, "2 per day"), (0.5, "3.5 per week"), (0.01, "0.3 per month"),
-                                           (0, "—")])
-def test_frequency(per_day, text):
-    """Orders per day in the unit a person would use."""
-    assert frequency(per_day) == text
+                                           (0.0001, "less than 0.1 per month")])
+def test_frequency_in_the_unit_a_person_would_use(per_day, text):
+    """Orders per day, per week or per month, once there is a habit to describe."""
+    assert frequency(_profile(5, "2026-01-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z", per_day)) == text
+
+
+@pytest.mark.parametrize("profile", [
+    _profile(1, "2026-03-01T10:00:00.000Z", "2026-03-01T10:00:00.000Z", 1.0),  # one order: "1 per day" is a count
+    _profile(3, "2026-03-01T10:00:00.000Z", "2026-03-02T09:59:59.999Z", 3.0),  # a few, all within a day
+    _profile(2, "2026-03-01T10:00:00.000Z", "not a date", 0.5),
+    _profile(0, None, None, 0.0),
+    None,
+], ids=["one-order", "same-day", "bad-date", "no-orders", "no-profile"])
+def test_no_frequency_until_two_orders_lie_a_day_apart(profile):
+    """Nothing to show, rather than a frequency that is not one."""
+    assert frequency(profile) is None
+
+
+def test_frequency_from_two_orders_exactly_a_day_apart():
+    assert frequency(_profile(2, "2026-03-01T10:00:00.000Z", "2026-03-02T10:00:00.000Z", 0.2)) == "1.4 per week"
+
+
+def test_login_time_comes_from_login_time_or_from_the_old_name_time():
+    """Tokens issued before the Action renamed `time` to `login_time` still show when the customer logged in."""
+    base = {"sub": "auth0|x", "exp": 2_000_000_000}
+    key = "https://pizza42.com/auth_metadata"
+    new, old = "2026-12-01T09:00:00.000Z", "2026-11-30T08:00:00.000Z"
+    assert user_from_claims({**base, key: {"login_time": new}}).login_time == new
+    assert user_from_claims({**base, key: {"time": old}}).login_time == old
+    assert user_from_claims({**base, key: {"login_time": new, "time": old}}).login_time == new
+    assert user_from_claims({**base, key: {"login_time": 42}}).login_time is None
+    assert user_from_claims({**base, key: "garbage"}).login_time is None
+    assert user_from_claims(base).login_time is None
 
 
 def test_session_user_keeps_only_https_pictures_and_bounded_text():

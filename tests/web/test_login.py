@@ -13,8 +13,8 @@ import oidc_provider_mock
 import pytest
 
 from pizza42 import create_app
-from pizza42.auth.login import safe_next
 from pizza42.sandbox import DEMO_USERS, identity_provider
+from pizza42.web.login import safe_next
 from tests.web.conftest import UNVERIFIED, VERIFIED, AuthActions, closed_port, read_session, serve_wsgi, web_settings
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from pizza42.orders import service
+from pizza42.orders.model import now_iso
 from pizza42.orders.service import Customer
-from tests.web.conftest import UNVERIFIED, VERIFIED
+from pizza42.sandbox import DEMO_LOGIN_TIME
+from pizza42.web.filters import day, when
+from tests.dynamo_helpers import put_legacy_order
+from tests.web.conftest import UNVERIFIED, VERIFIED, csp_violations
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -42,7 +48,7 @@ def test_verified_customer_gets_the_order_form(client, auth):
     assert page.count('name="size" type="radio"') == 3
     assert re.search(r'<input[^>]*max="20" min="1" name="quantity"[^>]*type="number"', page)
     assert 'name="csrf_token"' in page and '<label for="quantity">' in page
-    assert '<script src="/static/order.js" defer></script>' in page
+    assert re.search(r'<script src="/static/order\.js\?v=[0-9a-f]{12}" defer></script>', page)  # versioned URL
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -87,9 +93,22 @@ def test_history_lists_orders_newest_first_with_profile_and_charts(client, auth,
     stats = dict(re.findall(r'<div class="stat"><dt>([^<]+)</dt><dd>([^<]+)</dd></div>', page))
     assert stats["Orders"] == "3" and stats["Total spent"] == "$61.00" and stats["Average order"] == "$20.33"
     assert stats["Favourite pizza"] == "Supreme" and stats["Favourite size"] == "Small"
-    assert stats["How often"] == "3 per day" and stats["Customer since"] != "—"
+    assert stats["First order"] == day(now_iso()) and "Customer since" not in stats
+    assert "How often" not in stats  # three orders in one day are not a habit yet
     assert page.count('<svg class="chart-svg"') == 2
     assert "Pizzas ordered: Margherita 0, Pepperoni 0, Supreme 3, Hawaiian 1." in page
+
+
+def test_history_shows_how_often_once_two_orders_lie_a_day_apart(client, auth, dynamodb):
+    """The frequency appears with a second order at least a day after the first, labelled with the first order."""
+    now = time.time()
+    put_legacy_order(dynamodb, VERIFIED, int((now - 10 * 86400) * 1000), created_at=None)
+    put_legacy_order(dynamodb, VERIFIED, int((now - 3 * 86400) * 1000), created_at=None)
+    auth.login(VERIFIED)
+    stats = dict(re.findall(r'<div class="stat"><dt>([^<]+)</dt><dd>([^<]+)</dd></div>',
+                            client.get("/orders").get_data(as_text=True)))
+    assert stats["Orders"] == "2" and stats["How often"] == "1.4 per week"  # 2 orders in 10 days
+    assert stats["First order"] == day(datetime.fromtimestamp(now - 10 * 86400, UTC).isoformat())
 
 
 def test_history_pages_through_older_orders_and_back(client, auth, store):
@@ -142,9 +161,9 @@ def test_account_page_shows_the_verified_claims_readably(client, auth, provider)
     assert claims["Email"] == "verified@pizza42.test"
     assert "auth0|demo-verified" in claims["Subject"]
     assert "Yes" in claims["Email verified"] and "Yes" in claims["Can place orders"]
-    assert claims["Verified at"] == "1 Jan 2026, 00:00 UTC"
+    assert claims["Verified at"] == claims["Logged in"] == when(DEMO_LOGIN_TIME)
     assert claims["Login method"] == "database" and claims["Connection"] == "Username-Password-Authentication"
-    assert claims["Customer since"] == "15 Jan 2026"
+    assert claims["Account created"] == "15 Jan 2026" and "Customer since" not in claims
     assert provider in claims["Issuer"] and "UTC" in claims["Session expires"]
     assert "{&#34;" not in page and '{"' not in page
     assert response.headers["Cache-Control"] == "no-store"
@@ -178,19 +197,10 @@ def test_a_bug_is_a_styled_500_page_without_details(app, client):
     assert "Something went wrong" in page and "secret internals" not in page and "Traceback" not in page
 
 
-def _csp_violations(html: str) -> list[str]:
-    """Markup a `default-src 'self'` policy would block: inline scripts, styles, handlers, external assets."""
-    found = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html)
-    found += re.findall(r"<style\b[^>]*>|\sstyle=", html)
-    found += re.findall(r"\son[a-z]+=", html)
-    found += re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//[^"]*"', html)
-    return found
-
-
 def test_templates_have_no_inline_scripts_styles_or_external_assets():
     """Every template is ready for a strict Content-Security-Policy."""
     for template in TEMPLATES.glob("*.html"):
-        assert _csp_violations(template.read_text()) == [], template.name
+        assert csp_violations(template.read_text()) == [], template.name
 
 
 def test_rendered_pages_have_no_inline_scripts_styles_or_external_assets(client, auth, store):
@@ -198,10 +208,10 @@ def test_rendered_pages_have_no_inline_scripts_styles_or_external_assets(client,
     auth.login(VERIFIED)
     _place(store, 2)
     for path in ("/", "/orders", "/account", "/logout", "/missing"):
-        assert _csp_violations(client.get(path).get_data(as_text=True)) == [], path
+        assert csp_violations(client.get(path).get_data(as_text=True)) == [], path
 
 
 def test_static_assets_are_served(client):
     """The stylesheet, the script and the icon come from this site."""
-    for name in ("style.css", "order.js", "favicon.svg"):
+    for name in ("style.css", "order.js", "print.js", "favicon.svg"):
         assert client.get(f"/static/{name}").status_code == 200

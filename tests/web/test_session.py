@@ -8,12 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pizza42 import create_app
-from pizza42.auth.login import cookie_is_secure
+from pizza42.web.login import cookie_is_secure
 from pizza42.web.session import SESSION_KEY
 from tests.web.conftest import UNVERIFIED, VERIFIED, AuthActions, closed_port, form_fields, read_session, web_settings
 
 ALLOWED_CLAIMS = {"sub", "exp", "name", "email", "picture", "email_verified", "can_place_orders", "verified_at",
-                  "login_method", "connection", "customer_since", "verification_message"}
+                  "login_method", "connection", "login_time", "customer_since", "verification_message"}
 
 
 def _set_cookie(response) -> str:

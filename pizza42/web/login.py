@@ -1,4 +1,4 @@
-"""Browser login with Authlib's OIDC client: /login, /callback, /logout; minimal claims in the session.
+"""The pages' login with Authlib's OIDC client: /login, /callback, /logout; minimal claims in the session.
 
 Authlib does the protocol work: discovery, state (kept in the session), nonce, PKCE, the code exchange
 and the ID token's signature, issuer, audience, expiry and nonce checks.
@@ -16,7 +16,6 @@ from authlib.integrations.flask_client import OAuth, OAuthError
 from authlib.integrations.flask_client.apps import FlaskOAuth2App
 from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_wtf.csrf import CSRFError, CSRFProtect
 from joserfc.errors import JoseError
 from requests import RequestException
 
@@ -73,11 +72,10 @@ class LoginSessionInterface(SecureCookieSessionInterface):
 
 
 def init_login(app: Flask, settings: Settings) -> None:
-    """Register the OAuth client, session cookie settings and CSRF protection."""
+    """Register the OAuth client, the session cookie's settings and the login routes."""
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",  # sent on the provider's top-level redirect back to /callback
-        WTF_CSRF_TIME_LIMIT=None,  # a CSRF token lives as long as the session it is bound to
     )
     app.session_interface = LoginSessionInterface(settings)
     oauth = OAuth(app)
@@ -88,11 +86,6 @@ def init_login(app: Flask, settings: Settings) -> None:
         server_metadata_url=settings.discovery_url,
         client_kwargs={"scope": SCOPE, "code_challenge_method": "S256", "default_timeout": settings.http_timeout},
     )
-    csrf = CSRFProtect(app)
-    from pizza42.api import bp as api_bp
-
-    csrf.exempt(api_bp)  # the JSON API authenticates with bearer tokens, never with the cookie
-    app.register_error_handler(CSRFError, _csrf_failed)
     app.register_blueprint(bp)
 
 
@@ -119,14 +112,6 @@ def _failure(status: int, title: str, description: str) -> tuple[str, int, dict]
     page = render_template("error.html", status=status, title=title, description=description,
                            retry_url=url_for("auth.login"))
     return page, status, headers
-
-
-def _csrf_failed(exc: CSRFError) -> tuple[str, int]:
-    log.info("csrf check failed: %s", exc.description)
-    page = render_template("error.html", status=400, title="This form has expired",
-                           description="For your safety we only accept forms that this site has just shown you. "
-                                       "Nothing was saved. Go back, reload the page and try again.")
-    return page, 400
 
 
 @bp.after_request
