@@ -95,7 +95,7 @@ def test_defaults():
     assert conf["preload_app"] is False
     assert (conf["timeout"], conf["graceful_timeout"], conf["keepalive"]) == (30, 20, 5)
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (50000, 5000)
-    assert (conf["accesslog"], conf["errorlog"]) == ("-", "-")
+    assert (conf["accesslog"], conf["errorlog"]) == (None, "-")  # the app writes the access line
     assert conf["forwarded_allow_ips"] == "127.0.0.1"
     assert conf["limit_request_line"] > 0 and conf["limit_request_field_size"] > 0
 
