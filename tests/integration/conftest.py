@@ -77,7 +77,7 @@ def app_env(run_dir, issuer, proxy) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def create_table_runs(app_env) -> list:
-    """`flask --app pizza42 create-table`, run twice like a careless operator would."""
+    """`flask --app pizza42 create-table` (orders and sessions), run twice like a careless operator would."""
     runs = [run_flask(app_env, "create-table") for _ in range(2)]
     for run in runs:
         assert run.returncode == 0, run.stderr
@@ -99,8 +99,8 @@ def start_gunicorn(run_dir) -> Iterator[Callable[..., Gunicorn]]:
     """Start more gunicorns (each stopped when the test ends)."""
     started: list[Gunicorn] = []
 
-    def start(env: dict[str, str], name: str = "gunicorn", scheme: str = "http") -> Gunicorn:
-        server = Gunicorn(run_dir / f"{name}-{uuid.uuid4().hex[:6]}", env, name=name, scheme=scheme)
+    def start(env: dict[str, str], name: str = "gunicorn", scheme: str = "http", port: int | None = None) -> Gunicorn:
+        server = Gunicorn(run_dir / f"{name}-{uuid.uuid4().hex[:6]}", env, name=name, scheme=scheme, port=port)
         started.append(server)
         return server
 
