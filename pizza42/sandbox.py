@@ -22,6 +22,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from pizza42 import claims
@@ -159,7 +160,7 @@ def _banner(env: dict[str, str]) -> str:
   Open   {base}/            log in as a demo customer on the local provider's page:
            auth0|demo-verified     verified email, can order
            auth0|demo-unverified   unverified email, sees why they cannot order
-  DynamoDB emulator   {env["DYNAMODB_ENDPOINT_URL"]}   (table {env.get("DYNAMODB_TABLE_NAME", "Pizza42-Orders")})
+  DynamoDB emulator   {env["DYNAMODB_ENDPOINT_URL"]}   (tables Pizza42-Orders, Pizza42-Sessions)
   Identity provider   {env["AUTH0_ISSUER"]}
 
   Call the API with a real token (the SPA's ID token, from a real login):
@@ -169,6 +170,13 @@ def _banner(env: dict[str, str]) -> str:
          -H 'Content-Type: application/json' -d '{{"pizza": "Margherita", "size": "medium", "quantity": 2}}'
     curl -s {base}/api/orders -H "Authorization: Bearer $TOKEN"
 """
+
+
+def create_tables(app: Flask) -> None:
+    """Every table the app uses (orders, sessions), in the emulator."""
+    with app.app_context():
+        app.extensions["pizza42.store"].create_table()
+        app.extensions["pizza42.sessions"].create_table()
 
 
 def serve() -> None:
@@ -185,8 +193,7 @@ def serve() -> None:
     os.environ.update(env)
     with dynamodb_emulator(), identity_provider():
         app = create_app(load_settings(os.environ))
-        with app.app_context():
-            app.extensions["pizza42.store"].create_table()
+        create_tables(app)
         print(_banner(env), flush=True)
         server = make_server(HOST, APP_PORT, app, threaded=True)
         try:

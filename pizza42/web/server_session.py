@@ -45,6 +45,11 @@ def cookie_is_secure(settings: Settings, testing: bool) -> bool:
     return not testing
 
 
+def session_id_signer(secret_keys: list[str]) -> Signer:
+    """Signs session ids with the last key (SECRET_KEY) and verifies them with any (SECRET_KEY_FALLBACKS too)."""
+    return Signer(secret_keys, salt="pizza42.session-id", key_derivation="hmac", digest_method=hashlib.sha256)
+
+
 class ServerSideSession(SessionMixin):
     """One request's view of a stored session: read once, before the view runs; written back only if needed."""
 
@@ -163,9 +168,7 @@ class ServerSessionInterface(SessionInterface):
         return "/"
 
     def _signer(self, app: Flask) -> Signer:
-        # Verifies with every key, the current one last; signs with the current one.
-        keys = [*app.config.get("SECRET_KEY_FALLBACKS", []), app.secret_key]
-        return Signer(keys, salt="pizza42.session-id", key_derivation="hmac", digest_method=hashlib.sha256)
+        return session_id_signer([*app.config.get("SECRET_KEY_FALLBACKS", []), app.secret_key])
 
     def cookie_value(self, app: Flask, session_id: str) -> str:
         """What the cookie carries for a session id: the id and its signature."""
