@@ -9,6 +9,7 @@ import pytest
 from botocore.config import Config
 
 from pizza42.sessions.store import SessionStore, SessionsUnavailable
+from tests.clock import ManualClock
 from tests.conftest import SESSIONS_TABLE
 from tests.dynamo_helpers import CountingClient
 
@@ -16,19 +17,9 @@ IDLE, LIFETIME = 30 * 60, 8 * 3600
 SID, OTHER = "a" * 43, "b" * 43
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_800_000_000) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
@@ -82,9 +73,9 @@ def test_an_unknown_id_is_none(sessions):
 
 def test_idle_timeout_is_judged_on_the_server(sessions, clock):
     sessions.create(SID, "{}")
-    clock.now += IDLE - 1
+    clock.advance(IDLE - 1)
     assert not sessions.is_expired(sessions.get(SID))
-    clock.now += 1
+    clock.advance(1)
     assert sessions.is_expired(sessions.get(SID))
 
 
@@ -96,22 +87,22 @@ def test_touches_slide_the_idle_window_but_never_past_the_absolute_lifetime(dyna
             break
         assert sessions.touch(SID, record) is True
         assert int(item(dynamodb, SID)["expires_at"]["N"]) == min(int(clock.now) + IDLE, start + LIFETIME)
-        clock.now += IDLE - 60
+        clock.advance(IDLE - 60)
     assert start + LIFETIME <= clock.now < start + LIFETIME + IDLE  # alive until the lifetime, not a minute more
 
 
 def test_the_idle_window_moves_at_most_once_a_minute(sessions, clock):
     sessions.create(SID, "{}")
-    clock.now += 59
+    clock.advance(59)
     assert not sessions.needs_touch(sessions.get(SID))
-    clock.now += 1
+    clock.advance(1)
     assert sessions.needs_touch(sessions.get(SID))
 
 
 def test_an_update_moves_the_window_and_keeps_the_creation_time(dynamodb, sessions, clock):
     sessions.create(SID, "{}")
     created = int(clock.now)
-    clock.now += 300
+    clock.advance(300)
     assert sessions.update(SID, sessions.get(SID), '{"changed": true}') is True
     record = sessions.get(SID)
     assert (record.payload, record.created_at, record.seen_at) == ('{"changed": true}', created, created + 300)

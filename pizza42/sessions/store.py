@@ -16,14 +16,13 @@ deleted, never on the per-minute touch) and deletes what it lists, so a page vie
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import ClientError
 
-log = logging.getLogger(__name__)
+from pizza42 import dynamodb
 
 CUSTOMER_INDEX = "by-customer"
 TOUCH_INTERVAL_SECONDS = 60  # the idle window moves (one write) at most once a minute per session
@@ -52,10 +51,6 @@ def _key(session_id: str) -> dict:
     return {"id_hash": {"S": hashlib.sha256(session_id.encode()).hexdigest()}}
 
 
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
 class SessionStore:
     """Sessions by id, with idle and absolute timeouts judged here, on the server."""
 
@@ -69,21 +64,7 @@ class SessionStore:
 
     def _call(self, operation: str, **params: object) -> dict:
         """Call DynamoDB; anything but a condition failure (or our own bug) becomes SessionsUnavailable."""
-        if operation != "transact_write_items":  # transactions name the table in each item
-            params["TableName"] = self.table_name
-        try:
-            return getattr(self._client, operation)(**params)
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                raise
-            # Only the error code is logged: AWS messages can carry ARNs and account ids.
-            log.warning("dynamodb %s on sessions failed: %s", operation, _code(exc))
-            raise SessionsUnavailable(operation) from exc
-        except ParamValidationError:
-            raise  # a bug in this module, not an outage
-        except BotoCoreError as exc:
-            log.warning("dynamodb %s on sessions failed: %s", operation, type(exc).__name__)
-            raise SessionsUnavailable(operation) from exc
+        return dynamodb.call(self._client, self.table_name, operation, params, unavailable=SessionsUnavailable)
 
     def now(self) -> int:
         """The store's clock, in whole seconds (injectable for tests)."""
@@ -96,30 +77,17 @@ class SessionStore:
 
     def create_table(self) -> bool:
         """Create the sessions table (on-demand, TTL, keys-only customer index); False if it already exists."""
-        try:
-            self._client.describe_table(TableName=self.table_name)
-            return False
-        except ClientError as exc:
-            if _code(exc) != "ResourceNotFoundException":
-                raise
-        self._client.create_table(
-            TableName=self.table_name,
-            KeySchema=[{"AttributeName": "id_hash", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id_hash", "AttributeType": "S"},
-                                  {"AttributeName": "customer_id", "AttributeType": "S"}],
-            GlobalSecondaryIndexes=[{
+        return dynamodb.create_table_once(self._client, {
+            "TableName": self.table_name,
+            "KeySchema": [{"AttributeName": "id_hash", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "id_hash", "AttributeType": "S"},
+                                     {"AttributeName": "customer_id", "AttributeType": "S"}],
+            "GlobalSecondaryIndexes": [{
                 "IndexName": CUSTOMER_INDEX,
                 "KeySchema": [{"AttributeName": "customer_id", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},  # touches change no key: no index writes
             }],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        self._client.get_waiter("table_exists").wait(TableName=self.table_name)
-        self._client.update_time_to_live(
-            TableName=self.table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-        )
-        return True
+        }, ttl_attribute="expires_at")
 
     def ping(self) -> None:
         """Readiness: the sessions table is reachable (raises SessionsUnavailable if not)."""

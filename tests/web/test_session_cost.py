@@ -3,27 +3,18 @@ and what a DynamoDB failure does to them (a 503 page; never a 500, never a custo
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from tests.clock import ManualClock
 from tests.dynamo_helpers import CountingClient, FaultyClient
 from tests.web.conftest import SESSIONS_TABLE, VERIFIED, form_fields, session_items
 
 SESSION_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def app_clock() -> Clock:
-    return Clock()
+def app_clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
@@ -55,7 +46,7 @@ def test_the_idle_window_moves_with_one_write_at_most_once_a_minute(client, auth
     client.get("/")
     before = len(counted.requests)
     for _ in range(7):
-        app_clock.now += 11
+        app_clock.advance(11)
         client.get("/orders")
     assert session_calls(counted, before).count("update_item") == 1  # at 66 s; not at 11, 22, … 55, nor at 77
 
@@ -146,7 +137,7 @@ def test_a_failed_touch_still_serves_the_page(client, auth, app_dynamodb, app_cl
     """Moving the idle window is not worth an error page: the next request moves it."""
     auth.login(VERIFIED)
     client.get("/")
-    app_clock.now += 120
+    app_clock.advance(120)
     app_dynamodb.writes_down = True
     assert client.get("/account").status_code == 200
 

@@ -3,13 +3,12 @@ idle and absolute timeouts whatever the browser sends, "log out everywhere", and
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from pizza42 import create_app
 from pizza42.orders import service
 from pizza42.orders.service import Customer
+from tests.clock import ManualClock
 from tests.web.conftest import (
     UNVERIFIED,
     VERIFIED,
@@ -24,22 +23,9 @@ from tests.web.conftest import (
 IDLE = 30 * 60
 
 
-class Clock:
-    """The app's clock, moved by hand (starts at the real time: the provider's tokens use the real one)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def app_clock() -> Clock:
-    return Clock()
+def app_clock() -> ManualClock:
+    return ManualClock()
 
 
 def logout(client) -> None:
