@@ -1,20 +1,13 @@
 """The pages' session: Flask's SessionInterface over the SessionStore; the cookie holds only a signed random id.
 
-- The id is `secrets.token_urlsafe(32)` (256 random bits), signed with SECRET_KEY (SECRET_KEY_FALLBACKS still
-  verify), so a forged or stale-key cookie costs no DynamoDB read. HttpOnly, SameSite=Lax, Secure outside
-  plain-http loopback, and then named `__Host-session` (no Domain, Path=/: no subdomain can set or read it).
-- A page view reads its session once (a consistent GetItem, before the view runs); it writes only when the
-  data changed, or to move the idle window (at most once a minute). Visitors without a cookie, the JSON API and
-  static files never reach DynamoDB: the API and static files do not even get a session object.
-- A browser never chooses its id: a new one is issued whenever a session is created, and at login, where the
-  pre-login id (which carried the OIDC state) is deleted in the same transaction.
-- DynamoDB failing: the page answers 503 "try again" and the cookie is left alone, so nobody is logged out.
+Read once per page view (before the view runs), written only when the data changed or the idle window moves,
+never for visitors without a cookie, the API or static files; a new id whenever one is created or a customer
+logs in; on a DynamoDB failure a 503 page and the cookie left alone. README "How sessions work" has the why.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import secrets
 from collections.abc import Iterator
@@ -28,8 +21,6 @@ from itsdangerous import BadSignature, Signer
 
 from pizza42.config import Settings
 from pizza42.sessions.store import SessionRecord, SessionStore, SessionsUnavailable
-
-log = logging.getLogger(__name__)
 
 _ID_BYTES = 32
 _ID = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) makes, and nothing else
@@ -159,14 +150,6 @@ class ServerSessionInterface(SessionInterface):
         """`__Host-session` where the cookie is Secure: browsers then refuse it with a Domain or from http."""
         return "__Host-session" if self.get_cookie_secure(app) else "session"
 
-    def get_cookie_domain(self, app: Flask) -> None:
-        """Never a Domain attribute: the cookie stays with this exact host (and `__Host-` requires it)."""
-        return None
-
-    def get_cookie_path(self, app: Flask) -> str:
-        """The whole site (and `__Host-` requires Path=/)."""
-        return "/"
-
     def _signer(self, app: Flask) -> Signer:
         return session_id_signer([*app.config.get("SECRET_KEY_FALLBACKS", []), app.secret_key])
 
@@ -235,7 +218,8 @@ class ServerSessionInterface(SessionInterface):
             self._drop_cookie(app, response)
 
     def _set_cookie(self, app: Flask, response: Response, value: str) -> None:
-        # No Expires: a browser-session cookie. The server decides when the session ends.
+        # No Expires (a browser-session cookie: the server decides when the session ends); Path=/ and no Domain,
+        # so it stays with this exact host (which `__Host-` requires).
         response.set_cookie(self.get_cookie_name(app), value, path="/", secure=self.get_cookie_secure(app),
                             httponly=True, samesite="Lax")
 
