@@ -1,5 +1,6 @@
 # Pizza 42 — the two commands a newcomer needs:
 #   make run    the app with a local DynamoDB emulator and a local identity provider
+#   (make run-edge: the same behind the production edge, nginx in front of two gunicorns)
 #   make test   lint and the whole test suite (unit, API, gunicorn, browser, Auth0 Action)
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CUSTOMER ?= auth0|demo-verified
 
-.PHONY: run token test lint bench clean
+.PHONY: run run-edge token test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(BIN)/python -m pizza42.sandbox
+
+run-edge: $(STAMP)
+	$(BIN)/python -m pizza42.sandbox_edge
 
 token: $(STAMP)
 	@$(BIN)/python -m pizza42.sandbox token --user '$(CUSTOMER)'

@@ -1,4 +1,4 @@
-"""`make bench`: Pizza 42 under gunicorn against DynamoDB emulators and a local issuer, loaded with wrk.
+"""`make bench`: Pizza 42 under gunicorn (and behind nginx) against DynamoDB emulators and a local issuer, with wrk.
 
     .venv/bin/python -m bench [--duration 10] [--rounds 3] [--gunicorn-arg=--max-requests=0 …]
 
@@ -22,7 +22,7 @@ from bench.environment import Bench, start
 from bench.load import Measurement, machine, run_wrk
 from bench.procs import OUT
 
-ORDER = ["get10", "get10k10", "get10k", "floor", "health", "post", "postkey", "page"]
+ORDER = ["get10", "edge", "get10k10", "get10k", "floor", "health", "post", "postkey", "page"]
 
 
 def say(message: str) -> None:
@@ -48,6 +48,8 @@ def check(bench: Bench) -> str | None:
         return requests.get(sc[key].url, headers={name: value}, timeout=10, allow_redirects=False, **kwargs)
 
     small, large, large10 = get("get10").json(), get("get10k").json(), get("get10k10").json()
+    through_edge = get("edge", verify=str(bench.edge_certificate))
+    assert through_edge.json()["orders"] == small["orders"], f"nginx: {through_edge.status_code} {through_edge.text}"
     assert len(small["orders"]) == 10 and small["customer_profile"]["total_orders"] == 10, small
     assert len(large10["orders"]) == 10 and large10["orders"] == large["orders"][:10], large10
     assert len(large["orders"]) == 20 and large["next_cursor"], large
@@ -94,6 +96,7 @@ def render(bench: Bench, results: report.Rounds, page_na: str | None, args: argp
     sections = [("Results (medians)", report.results_table(results, bench.scenarios)),
                 ("Targets (same-run ratios: median over rounds of each round's ratio)", report.targets_table(results)),
                 ("CPU ms per request, by process (medians)", report.cpu_table(results, bench.scenarios)),
+                ("Edge: the cost of nginx in front (same-run)", report.edge_table(results)),
                 ("Every measurement", report.rounds_table(results))]
     print(head)
     markdown = [f"Run: {head}", ""]

@@ -10,10 +10,14 @@ import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
 
 from bench import seed
 from bench.load import Proxy, Scenario
 from bench.procs import BENCH, HOST, ROOT, Service, free_port, python_module, wait_http
+from pizza42.sandbox_nginx import LocalSite, Nginx, self_signed_certificate
 from tests.jwt_helpers import LocalIssuer, RSAKeyFixture
 
 DYNALITE_CLI = BENCH / "node_modules" / "dynalite" / "cli.js"
@@ -26,6 +30,7 @@ class Bench:
     scenarios: dict[str, Scenario]
     apps: dict[str, Service]
     issuers: dict[str, LocalIssuer]
+    edge_certificate: Path
     secret_key: str
     gunicorn_args: list[str]
 
@@ -79,6 +84,18 @@ def _gunicorn(stack: ExitStack, name: str, wsgi: str, env: dict[str, str], extra
     return _started(stack, Service(name, argv, env, stop_signal=signal.SIGINT))
 
 
+def _edge(stack: ExitStack, runtime_dir: str, app_socket: Path) -> Nginx:
+    """nginx with the shipped config (deploy/nginx/) in front of one app's unix socket; the load generator's
+    address is exempt from the rate limits (its site file's $pizza42_unlimited), as a monitoring host would be."""
+    run_dir = Path(runtime_dir) / "edge"
+    run_dir.mkdir()
+    certificate, key = self_signed_certificate(run_dir, "edge")
+    nginx = Nginx(LocalSite(run_dir, free_port(), free_port(), [f"unix:{app_socket}"], certificate, key,
+                            unlimited=[HOST]))
+    stack.callback(nginx.stop)
+    return nginx.wait_ready()
+
+
 def start(stack: ExitStack, say: Callable[[str], None], gunicorn_args: list[str]) -> Bench:
     """Start and seed everything; every process is registered on `stack` to be stopped."""
     ensure_dynalite(say)
@@ -105,6 +122,8 @@ def start(stack: ExitStack, say: Callable[[str], None], gunicorn_args: list[str]
     ports = {name: free_port() for name in ("read", "write", "floor")}
     say("starting Pizza 42 twice (GET app on dynalite, POST app on moto) and the floor app, under gunicorn…")
     read_env = _app_env(issuers["read"], read_proxy.url, ports["read"], secret_key, runtime_dir)
+    read_socket = Path(runtime_dir) / "read.sock"  # where nginx reaches the GET app (the edge scenario)
+    read_env["BIND"] += f",unix:{read_socket}"
     apps = {
         "read": _gunicorn(stack, "pizza42-read", "wsgi:app", read_env, gunicorn_args),
         "write": _gunicorn(stack, "pizza42-write", "wsgi:app", _app_env(
@@ -115,6 +134,8 @@ def start(stack: ExitStack, say: Callable[[str], None], gunicorn_args: list[str]
     }
     for name, app in apps.items():
         wait_http(f"http://{HOST}:{ports[name]}" + ("/health" if name == "floor" else "/api/health"), app)
+    say("starting nginx (deploy/nginx/nginx.conf) in front of the GET app…")
+    edge = _edge(stack, runtime_dir, read_socket)
 
     def base(name: str) -> str:
         return f"http://{HOST}:{ports[name]}"
@@ -135,6 +156,9 @@ def start(stack: ExitStack, say: Callable[[str], None], gunicorn_args: list[str]
                              jwks_fetches=fetches("read")),
         "get10k": Scenario("get10k", "GET /api/orders, 10,000 orders", apps["read"], base("read") + "/api/orders",
                            ["get", bearer("read", seed.LARGE)], **read, jwks_fetches=fetches("read")),
+        "edge": Scenario("edge", "GET /api/orders, 10 orders, through nginx (HTTPS)", apps["read"],
+                         edge.https_url + "/api/orders", ["get", bearer("read", seed.SMALL)], **read,
+                         jwks_fetches=fetches("read"), edge=psutil.Process(edge.proc.pid)),
         "health": Scenario("health", "GET /api/health (no token, no DynamoDB)", apps["read"],
                            base("read") + "/api/health", ["get", "Accept: application/json"],
                            **{**read, "emulator_name": "none"}),
@@ -147,5 +171,5 @@ def start(stack: ExitStack, say: Callable[[str], None], gunicorn_args: list[str]
                          ["get", "Cookie: session=" + seed.session_cookie(read_db, secret_key, seed.LARGE)], **read,
                          jwks_fetches=fetches("read")),
     }
-    return Bench(scenarios, apps, issuers, secret_key, gunicorn_args)
+    return Bench(scenarios, apps, issuers, edge.site.certificate, secret_key, gunicorn_args)
 

@@ -51,6 +51,7 @@ class Scenario:
     proxy: Proxy
     jwks_fetches: Callable[[], int] | None = None  # the issuer's JWKS fetch count, when the app has one
     before: Callable[[], None] | None = None  # run before each measurement (e.g. reset moto's table)
+    edge: psutil.Process | None = None  # nginx in front of the app, when the scenario goes through it
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Measurement:
     proxy_cpu_ms: float
     wrk_cpu_ms: float
     dynamodb_per_call: float
+    edge_cpu_ms: float = 0.0  # nginx's CPU per request, when the scenario goes through it
     others_cores: float = 0.0  # CPU used meanwhile by processes not ours (the machine is shared), in cores
     dynamodb_ops: dict[str, int] = field(default_factory=dict)
     worker_rss_mb: float = 0.0
@@ -103,6 +105,7 @@ def run_wrk(scenario: Scenario, duration: int) -> Measurement:
         scenario.before()
     before_ops = scenario.proxy.counts()
     app0, emu0, proxy0 = _cpu(scenario.app), _cpu(scenario.emulator), _cpu(scenario.proxy.service)
+    edge0 = tree_cpu(scenario.edge).seconds if scenario.edge else 0.0
     wrk0, busy0, wall0 = _children_cpu(), _machine_busy(), time.monotonic()  # wrk: our only child reaped meanwhile
     log0 = scenario.app.log_size()
     result = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30, check=False)
@@ -111,9 +114,10 @@ def run_wrk(scenario: Scenario, duration: int) -> Measurement:
     busy1, wall1 = _machine_busy(), time.monotonic()
     served = scenario.app.count_since(log0, ACCESS_LINE)
     app1, emu1, proxy1 = _cpu(scenario.app), _cpu(scenario.emulator), _cpu(scenario.proxy.service)
+    edge1 = tree_cpu(scenario.edge).seconds if scenario.edge else 0.0
     ops = scenario.proxy.counts() - before_ops
     calls = sum(n for op, n in ops.items() if not op.startswith("HTTP "))
-    ours = (app1 - app0) + (emu1 - emu0) + (proxy1 - proxy0) + (wrk1 - wrk0)
+    ours = (app1 - app0) + (emu1 - emu0) + (proxy1 - proxy0) + (wrk1 - wrk0) + (edge1 - edge0)
     line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if result.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -127,6 +131,7 @@ def run_wrk(scenario: Scenario, duration: int) -> Measurement:
         p50_ms=stats["p50_us"] / 1000, p99_ms=stats["p99_us"] / 1000, errors=errors,
         served=served, app_cpu_ms=(app1 - app0) * 1000 / served, emulator_cpu_ms=(emu1 - emu0) * 1000 / served,
         proxy_cpu_ms=(proxy1 - proxy0) * 1000 / served, wrk_cpu_ms=(wrk1 - wrk0) * 1000 / done,
+        edge_cpu_ms=(edge1 - edge0) * 1000 / served,
         dynamodb_per_call=calls / served, dynamodb_ops=dict(ops),
         others_cores=max(0.0, (busy1 - busy0) - ours) / (wall1 - wall0),
         worker_rss_mb=max(rss, default=0.0), workers_booted=scenario.app.log_count("Booting worker"),

@@ -62,16 +62,16 @@ def results_table(rounds: Rounds, scenarios: dict[str, Scenario]) -> tuple[str, 
 
 def cpu_table(rounds: Rounds, scenarios: dict[str, Scenario]) -> tuple[str, str]:
     """Where the CPU went, per request (medians), and how busy the machine's cores were."""
-    headers = ["endpoint", "app", "emulator", "counting proxy", "wrk", "cores busy (these)",
+    headers = ["endpoint", "app", "nginx", "emulator", "counting proxy", "wrk", "cores busy (these)",
                "cores busy (other processes)"]
     rows = []
     for key, scenario in scenarios.items():
         if not any(key in r for r in rounds):
             continue
-        parts = [lambda m: m.app_cpu_ms, lambda m: m.emulator_cpu_ms, lambda m: m.proxy_cpu_ms,
-                 lambda m: m.wrk_cpu_ms]
-        busy = _med(rounds, key, lambda m: m.rps * (m.app_cpu_ms + m.emulator_cpu_ms + m.proxy_cpu_ms
-                                                    + m.wrk_cpu_ms) / 1000)
+        parts = [lambda m: m.app_cpu_ms, lambda m: m.edge_cpu_ms, lambda m: m.emulator_cpu_ms,
+                 lambda m: m.proxy_cpu_ms, lambda m: m.wrk_cpu_ms]
+        busy = _med(rounds, key, lambda m: m.rps * (m.app_cpu_ms + m.edge_cpu_ms + m.emulator_cpu_ms
+                                                    + m.proxy_cpu_ms + m.wrk_cpu_ms) / 1000)
         others = _med(rounds, key, lambda m: m.others_cores)
         rows.append([scenario.title, *(_fmt(_med(rounds, key, part)) for part in parts), _fmt(busy), _fmt(others)])
     return table(headers, rows)
@@ -134,3 +134,34 @@ def rounds_table(rounds: Rounds) -> tuple[str, str]:
             for i, r in enumerate(rounds) for m in r.values()]
     return table(["round", "scenario", "req/s", "p50 ms", "p99 ms", "app CPU ms", "DynamoDB/call",
                   "emulator saw", "errors"], rows)
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+,.2f}"
+
+
+def _diff(rounds: Rounds, top: str, bottom: str, value: Callable[[Measurement], float]) -> float | None:
+    """Median over rounds of the difference within each round (A and B measured side by side)."""
+    values = [value(r[top]) - value(r[bottom]) for r in rounds if top in r and bottom in r]
+    return median(values) if values else None
+
+
+def edge_table(rounds: Rounds) -> tuple[str, str]:
+    """The extra hop: GET /api/orders straight to gunicorn (get10) and through nginx over HTTPS (edge)."""
+    def cpu(m: Measurement) -> float:
+        return m.app_cpu_ms + m.edge_cpu_ms
+
+    rows = []
+    for key, title in (("get10", "straight to gunicorn (HTTP)"), ("edge", "through nginx (HTTPS, HTTP/1.1)")):
+        rows.append([title, _fmt(_med(rounds, key, lambda m: m.rps), 0), _fmt(_med(rounds, key, lambda m: m.p50_ms)),
+                     _fmt(_med(rounds, key, lambda m: m.p99_ms)), _fmt(_med(rounds, key, lambda m: m.app_cpu_ms)),
+                     _fmt(_med(rounds, key, lambda m: m.edge_cpu_ms)), _fmt(_med(rounds, key, cpu))])
+    rows.append(["the hop (same-round ratio or difference)",
+                 _fmt(_ratio(rounds, "edge", "get10", lambda m: m.rps)) + "x",
+                 _signed(_diff(rounds, "edge", "get10", lambda m: m.p50_ms)),
+                 _signed(_diff(rounds, "edge", "get10", lambda m: m.p99_ms)),
+                 _signed(_diff(rounds, "edge", "get10", lambda m: m.app_cpu_ms)),
+                 _signed(_med(rounds, "edge", lambda m: m.edge_cpu_ms)),
+                 _signed(_diff(rounds, "edge", "get10", cpu))])
+    return table(["GET /api/orders, 10 orders", "req/s", "p50 ms", "p99 ms", "app CPU ms/req", "nginx CPU ms/req",
+                  "app + nginx CPU ms/req"], rows)

@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, *, dynamodb_client: object | No
     configure(app, settings)
     register_extensions(app, settings, dynamodb_client, token_verifier, clock or time.time)
     register_security(app, settings)
+    register_assets(app)
     register_web_login(app, settings)
     register_blueprints(app)
     register_csrf(app)
@@ -68,6 +69,13 @@ def register_security(app: Flask, settings: Settings) -> None:
 
     init_observability(app)
     init_security(app, settings)
+
+
+def register_assets(app: Flask) -> None:
+    """Static URLs carry their content hash, so the edge may let browsers cache them for a year."""
+    from pizza42.assets import init_assets
+
+    init_assets(app)
 
 
 def register_web_login(app: Flask, settings: Settings) -> None:

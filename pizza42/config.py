@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ class Settings:
     # The pages' sessions end after this long without a request, and this long after login whatever happens.
     session_idle_seconds: int = 30 * 60
     session_lifetime_seconds: int = 8 * 3600
+    # Peers (IPs, CIDRs, or "*") whose X-Forwarded-For/-Proto the app believes: the proxy in front.
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
     # Timeouts (seconds) for calls the app makes; all well below gunicorn's worker timeout.
     dynamodb_connect_timeout: float = 1.0
     dynamodb_read_timeout: float = 2.0
@@ -58,6 +61,20 @@ def _require_url(name: str, value: str, *, allow_path: bool = True) -> str:
     if not allow_path and (parts.path not in ("", "/") or parts.query or parts.fragment):
         raise ConfigError(f"{name} must be a bare origin like https://shop.example.com, got {value!r}")
     return value
+
+
+def _proxies(value: str | None) -> tuple[str, ...]:
+    # The same variable, and the same default, as gunicorn.conf.py's forwarded_allow_ips.
+    entries = _csv(value) or ("127.0.0.1",)
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry)  # strict, as gunicorn: 10.0.0.1/8 is a mistake for 10.0.0.0/8
+        except ValueError:
+            raise ConfigError(f"FORWARDED_ALLOW_IPS must list IP addresses or networks (or '*'), "
+                              f"got {entry!r}") from None
+    return entries
 
 
 def _number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> float:
@@ -130,6 +147,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_hosts=_csv(env.get("TRUSTED_HOSTS")),
         session_idle_seconds=int(_number(env, "SESSION_IDLE_MINUTES", 30, int)) * 60,
         session_lifetime_seconds=int(_number(env, "SESSION_LIFETIME_HOURS", 8, int)) * 3600,
+        forwarded_allow_ips=_proxies(env.get("FORWARDED_ALLOW_IPS")),
         dynamodb_connect_timeout=_number(env, "DYNAMODB_CONNECT_TIMEOUT", 1.0),
         dynamodb_read_timeout=_number(env, "DYNAMODB_READ_TIMEOUT", 2.0),
         dynamodb_max_attempts=int(_number(env, "DYNAMODB_MAX_ATTEMPTS", 3, int)),

@@ -1,6 +1,6 @@
-"""JSON log lines on stdout with a request id, and one audit line per order placed or refused.
+"""JSON log lines on stdout with a request id: one access line per request, one audit line per order.
 
-No log line carries a token, a secret, a query string or a full email address.
+No log line carries a token, a secret, a cookie, a query string or a full email address.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 
 audit_log = logging.getLogger("pizza42.audit")
+access_log = logging.getLogger("pizza42.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -119,13 +120,22 @@ def record_customer(user_id: str, email: str | None) -> None:
 
 
 def _start_request() -> None:
+    g.request_started = time.perf_counter()
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
 def _finish_request(response: Response) -> Response:
-    # gunicorn's access log prints this header, so its line and the app's lines share the id.
+    # gunicorn's and nginx's access logs print this header, so their lines and ours share the id.
     response.headers["X-Request-ID"] = g.get("request_id", "")
+    # The access line: the path without its query string (the login callback's carries the
+    # authorization code), and the client's address as forwarded.py believes it (never a header
+    # the client wrote itself).
+    started = g.get("request_started")
+    duration = round((time.perf_counter() - started) * 1000, 2) if started is not None else None
+    access_log.info("%s %s %s", request.method, request.path, response.status_code, extra={"fields": {
+        "method": request.method, "path": request.path, "status": response.status_code,
+        "duration_ms": duration, "client_ip": request.remote_addr or None}})
     return response
 
 

@@ -173,10 +173,19 @@ def _banner(env: dict[str, str]) -> str:
 
 
 def create_tables(app: Flask) -> None:
-    """Every table the app uses (orders, sessions), in the emulator."""
+    """Every table the app uses (orders, sessions), in the emulator (`make run` and `make run-edge` both call
+    this)."""
     with app.app_context():
         app.extensions["pizza42.store"].create_table()
         app.extensions["pizza42.sessions"].create_table()
+
+
+def quiet_console() -> None:
+    """The emulator and the provider log every request through werkzeug; keep the console readable."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    import authlib.deprecate  # noqa: F401  (it installs an "always" filter for its warnings: ours goes first)
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def serve() -> None:
@@ -184,11 +193,7 @@ def serve() -> None:
     from pizza42 import create_app
     from pizza42.config import load_settings
 
-    # The emulator and the provider log every request through werkzeug; keep the console readable.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    import authlib.deprecate  # noqa: F401  (it installs an "always" filter for its warnings: ours goes first)
-
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    quiet_console()
     env = sandbox_environment()
     os.environ.update(env)
     with dynamodb_emulator(), identity_provider():

@@ -1,4 +1,4 @@
-"""Web security for every response: headers, host checking, and CORS on /api only."""
+"""Web security for every response: headers, host checking, CORS on /api only, and which proxy to trust."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.sansio.utils import host_is_trusted
 
 from pizza42.config import Settings
+from pizza42.forwarded import TrustedProxyFix
 
 # Paths the load balancer probes by instance IP: they must answer whatever the Host header says.
 _HOST_CHECK_EXEMPT = frozenset({"/api/health"})
@@ -33,7 +34,9 @@ def page_csp(settings: Settings) -> str:
 
 
 def init_security(app: Flask, settings: Settings) -> None:
-    """Security headers, host checking, and CORS for the SPA's origins (cookie flags: web/login.py)."""
+    """Security headers, host checking, and CORS for the SPA's origins (cookie flags: web/server_session.py)."""
+    # Client address and scheme from X-Forwarded-* only when nginx or the load balancer sent them.
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, settings.forwarded_allow_ips)  # type: ignore[method-assign]
     csp = page_csp(settings)
     trusted = list(settings.trusted_hosts)
 

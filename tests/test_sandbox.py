@@ -2,15 +2,21 @@
 
 import os
 import re
+import signal
 import socket
+import subprocess
+import sys
+import time
 from urllib.parse import urlsplit
 
 import boto3
+import psutil
 import pytest
 import requests
 
 from pizza42 import create_app, sandbox
 from pizza42.config import load_settings
+from tests.integration.edge import require_nginx
 
 
 def free_port() -> int:
@@ -72,11 +78,47 @@ def test_the_unverified_demo_customer_is_refused(running_sandbox):
 
 
 def test_the_sandbox_is_never_imported_by_the_production_entry_point():
-    import subprocess
-    import sys
-
     code = ("import sys, os; os.environ.update(SECRET_KEY='x'*20, AUTH0_DOMAIN='t.auth0.com', AUTH0_CLIENT_ID='a', "
             "AUTH0_CLIENT_SECRET='b'); import wsgi; "
             "print([m for m in sys.modules if m.startswith(('pizza42.sandbox', 'moto', 'oidc_provider_mock'))])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_run_edge_serves_https_through_nginx_and_stops_everything_on_ctrl_c(tmp_path):
+    """`make run-edge` on free ports: nginx answers over HTTPS, redirects HTTP, and Ctrl-C stops every process."""
+    require_nginx()
+    ports = {name: str(free_port()) for name in ("HTTP", "HTTPS", "DYNAMODB", "IDP")}
+    env = {**os.environ, "SANDBOX_EDGE_DIR": str(tmp_path / "edge"), "WEB_CONCURRENCY": "1",
+           "SANDBOX_EDGE_HTTP_PORT": ports["HTTP"], "SANDBOX_EDGE_HTTPS_PORT": ports["HTTPS"],
+           "SANDBOX_DYNAMODB_PORT": ports["DYNAMODB"], "SANDBOX_IDP_PORT": ports["IDP"]}
+    log = tmp_path / "run-edge.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pizza42.sandbox_edge"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "is running" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        started = proc.pid, *(child.pid for child in psutil.Process(proc.pid).children(recursive=True))
+        banner = log.read_text()
+        assert f"https://127.0.0.1:{ports['HTTPS']}/" in banner and "gunicorn 2" in banner and "nginx" in banner
+
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(tmp_path / "edge" / "edge.crt")
+        health = session.get(f"https://127.0.0.1:{ports['HTTPS']}/api/health", timeout=10)
+        assert health.status_code == 200 and "Strict-Transport-Security" in health.headers
+        redirect = session.get(f"http://127.0.0.1:{ports['HTTP']}/orders", allow_redirects=False, timeout=10)
+        assert redirect.headers["Location"] == f"https://127.0.0.1:{ports['HTTPS']}/orders"
+
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(60) == 0
+        assert "stopping the edge sandbox" in log.read_text()
+        assert not [pid for pid in started if psutil.pid_exists(pid)
+                    and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    finally:
+        if proc.poll() is None:
+            proc.kill()

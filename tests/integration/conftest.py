@@ -7,6 +7,7 @@ so they never see each other's orders.
 
 from __future__ import annotations
 
+import resource
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from pizza42 import sandbox
+from tests.integration.edge import Edge, require_nginx
 from tests.integration.harness import (
     DynamoProxy,
     Gunicorn,
@@ -99,8 +102,8 @@ def start_gunicorn(run_dir) -> Iterator[Callable[..., Gunicorn]]:
     """Start more gunicorns (each stopped when the test ends)."""
     started: list[Gunicorn] = []
 
-    def start(env: dict[str, str], name: str = "gunicorn", scheme: str = "http", port: int | None = None) -> Gunicorn:
-        server = Gunicorn(run_dir / f"{name}-{uuid.uuid4().hex[:6]}", env, name=name, scheme=scheme, port=port)
+    def start(env: dict[str, str], name: str = "gunicorn", scheme: str = "http") -> Gunicorn:
+        server = Gunicorn(run_dir / f"{name}-{uuid.uuid4().hex[:6]}", env, name=name, scheme=scheme)
         started.append(server)
         return server
 
@@ -117,3 +120,51 @@ def auth(signing_key, issuer) -> Callable[..., dict]:
         return {"Authorization": "Bearer " + sign_token(signing_key, issuer.issuer, sub, **overrides)}
 
     return headers
+
+
+# --- the production edge: nginx in front of two instances ---------------------------------------------
+
+EDGE_TABLE = "Pizza42-Orders-edge"  # its own, small: moto copies a whole table per transaction
+EDGE_SESSIONS_TABLE = "Pizza42-Sessions-edge"  # and its own sessions: no other test's logins in it
+
+
+@pytest.fixture(scope="session")
+def edge_issuer() -> Iterator[str]:
+    """The local OpenID provider with the sandbox's demo customers: a real login works through the edge."""
+    with sandbox.identity_provider(port=0) as issuer:
+        yield issuer
+
+
+@pytest.fixture(scope="session")
+def edge_dynamodb(moto) -> Iterator[DynamoProxy]:
+    """The edge instances' path to the emulator (serialised; it can add a delay)."""
+    server = DynamoProxy(moto.url)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def edge(run_dir, edge_issuer, edge_dynamodb) -> Iterator[Edge]:
+    """nginx with the shipped config, in front of two gunicorns (2 workers x 8 threads, as in production)."""
+    require_nginx()
+    # The attacks hold a few thousand sockets at once; a fresh machine's soft limit is often 1,024.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    env = base_environment(run_dir, issuer=edge_issuer, dynamodb=edge_dynamodb.url,
+                           DYNAMODB_TABLE_NAME=EDGE_TABLE, DYNAMODB_SESSIONS_TABLE_NAME=EDGE_SESSIONS_TABLE,
+                           AUTH0_CLIENT_ID=sandbox.WEB_CLIENT_ID,
+                           AUTH0_SPA_CLIENT_IDS=sandbox.SPA_CLIENT_ID, AUTHLIB_INSECURE_TRANSPORT="1",
+                           GUNICORN_THREADS="8")
+    created = run_flask(env, "create-table")
+    assert created.returncode == 0, created.stderr
+    server = Edge(run_dir / "edge", env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def edge_token(edge_issuer) -> str:
+    """A real ID token of the SPA for the verified demo customer (from a real login at the provider)."""
+    return sandbox.login_for_token(edge_issuer, "auth0|demo-verified")["id_token"]

@@ -5,7 +5,8 @@
   (moto is not thread-safe, and the tests must measure the app's races, not moto's), counts requests by
   `X-Amz-Target`, and can go down (connections refused, open ones cut) or add a delay.
 - `RestartableIssuer`: the tests' local OpenID issuer, which can come back on the same port after `stop()`.
-- `Gunicorn`: `gunicorn --config gunicorn.conf.py wsgi:app` as a subprocess configured only by environment.
+- `Gunicorn`: `gunicorn --config gunicorn.conf.py wsgi:app` as a subprocess configured only by environment,
+  listening where BIND says or on sockets handed over as systemd does (LISTEN_FDS).
 
 Every process started here is ended by its own id (terminate, then kill), never by name.
 """
@@ -23,6 +24,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -291,24 +293,45 @@ def run_flask(env: dict[str, str], *args: str, timeout: float = 60) -> subproces
                           capture_output=True, text=True, timeout=timeout)
 
 
+# systemd's socket activation, in a few lines: the sockets become fds 3, 4, … and LISTEN_FDS/LISTEN_PID say
+# so; then exec (the pid stays the one LISTEN_PID names).
+_SYSTEMD_HANDOVER = """
+import fcntl, os, sys
+fds = [fcntl.fcntl(int(fd), fcntl.F_DUPFD, 100) for fd in sys.argv[1].split(",")]
+for number, fd in enumerate(fds, 3):
+    os.dup2(fd, number)
+    os.close(fd)
+os.environ.update(LISTEN_FDS=str(len(fds)), LISTEN_PID=str(os.getpid()))
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
 class Gunicorn:
     """`gunicorn --config gunicorn.conf.py wsgi:app` in a subprocess; logs captured to files."""
 
     def __init__(self, run_dir: Path, env: dict[str, str], *, name: str = "gunicorn", scheme: str = "http",
-                 port: int | None = None) -> None:
+                 listeners: Sequence[socket.socket] = (), port: int | None = None) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()  # given when the environment must name it first (APP_BASE_URL)
         # Its own runtime dir: gunicorn 27 puts its control socket there, and several gunicorns run at once.
-        self.env = {**env, "BIND": f"{HOST}:{self.port}", "XDG_RUNTIME_DIR": str(run_dir)}
+        self.env = {**env, "XDG_RUNTIME_DIR": str(run_dir)}
+        command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"]
+        if listeners:
+            # Sockets opened by someone else and handed over, as systemd does (deploy/pizza42.socket):
+            # gunicorn serves them and ignores BIND; they outlive it, so a restart loses no connection.
+            self.port = next(s.getsockname()[1] for s in listeners if s.family == socket.AF_INET)
+            fds = [s.fileno() for s in listeners]
+            command = [sys.executable, "-c", _SYSTEMD_HANDOVER, ",".join(map(str, fds)), *command]
+        else:
+            self.port = port or free_port()  # given when the environment must name it first (APP_BASE_URL)
+            self.env["BIND"] = f"{HOST}:{self.port}"
+            fds = []
         self.url = f"{scheme}://{HOST}:{self.port}"
         self.stdout_path = run_dir / f"{name}.stdout"
         self.stderr_path = run_dir / f"{name}.stderr"
         self._stdout = open(self.stdout_path, "wb")  # closed in stop()
         self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
-            env=self.env, cwd=ROOT, stdout=self._stdout, stderr=self._stderr,
-        )
+        self.proc = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=self._stdout, stderr=self._stderr,
+                                     pass_fds=fds)
 
     @property
     def stdout(self) -> str:

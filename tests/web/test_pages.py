@@ -48,7 +48,7 @@ def test_verified_customer_gets_the_order_form(client, auth):
     assert page.count('name="size" type="radio"') == 3
     assert re.search(r'<input[^>]*max="20" min="1" name="quantity"[^>]*type="number"', page)
     assert 'name="csrf_token"' in page and '<label for="quantity">' in page
-    assert '<script src="/static/order.js" defer></script>' in page
+    assert re.search(r'<script src="/static/order\.js\?v=[0-9a-f]{12}" defer></script>', page)  # versioned URL
     assert response.headers["Cache-Control"] == "no-store"
 
 
