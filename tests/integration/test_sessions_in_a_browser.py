@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from pizza42.sandbox import identity_provider
 from tests.browser import chromium, log_in, log_out, loopback_context
 from tests.integration.harness import SESSIONS_TABLE, DynamoProxy, Gunicorn, base_environment, free_port
 
@@ -29,13 +28,6 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def provider() -> Iterator[str]:
-    """oidc-provider-mock with the sandbox's demo customers (a real login page and end-session page)."""
-    with identity_provider(port=0) as issuer:
-        yield issuer
-
-
-@pytest.fixture(scope="module")
 def sessions_proxy(moto) -> Iterator[DynamoProxy]:
     """These instances' own path to the emulator, so an outage here reaches no other test's app."""
     proxy = DynamoProxy(moto.url)
@@ -44,13 +36,13 @@ def sessions_proxy(moto) -> Iterator[DynamoProxy]:
 
 
 @pytest.fixture(scope="module")
-def instances(run_dir, provider, sessions_proxy, create_table_runs) -> Iterator[list[Gunicorn]]:
+def instances(run_dir, demo_provider, sessions_proxy, create_table_runs) -> Iterator[list[Gunicorn]]:
     """Two `gunicorn wsgi:app` instances on one DynamoDB, configured like the sandbox (plain http, loopback)."""
     started = []
     try:
         for name in ("first", "second"):
             port = free_port()
-            env = base_environment(run_dir, issuer=provider, dynamodb=sessions_proxy.url,
+            env = base_environment(run_dir, issuer=demo_provider, dynamodb=sessions_proxy.url,
                                    APP_BASE_URL=f"http://127.0.0.1:{port}", AUTHLIB_INSECURE_TRANSPORT="1")
             started.append(Gunicorn(run_dir / f"sessions-{name}", env, name=name, port=port))
         yield [server.wait_ready() for server in started]
