@@ -61,9 +61,9 @@ def check(bench: Bench) -> str | None:
     assert answer.status_code == 201, answer.text
     page = get("page")
     if page.status_code != 200:
-        return f"GET /orders answered {page.status_code} to a signed session cookie"
+        return f"GET /orders answered {page.status_code} to the seeded session's cookie"
     assert "<dd>10000</dd>" in page.text.replace(",", ""), "the history page does not show the 10,000 orders"
-    # Send back what the app set (e.g. its CSRF token), as a browser would; else it re-signs every response.
+    # Send back a cookie the app set, as a browser would (it sets one only when it issues a new session id).
     cookie = page.cookies.get("session")
     if cookie:
         sc["page"].script_args[1] = f"Cookie: session={cookie}"

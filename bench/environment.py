@@ -108,6 +108,7 @@ def start(stack: ExitStack, say: Callable[[str], None], gunicorn_args: list[str]
     say("seeding: 10 and 10,000 orders (dynalite), summaries through OrderStore.rebuild_summary…")
     read_db, write_db = seed.client(dynalite_url), seed.client(moto_url)
     seed.create_table(read_db)
+    seed.create_sessions_table(read_db)
     seed.create_table(write_db)
     seed.seed_read_table(read_db)
     seed.seed_write_table(write_db)
@@ -167,7 +168,7 @@ def start(stack: ExitStack, say: Callable[[str], None], gunicorn_args: list[str]
                          write_proxy, jwks_fetches=fetches("write"), before=lambda: seed.reset_write_table(write_db))
            for key, title in (("post", "POST /api/orders"), ("postkey", "POST /api/orders + Idempotency-Key"))},
         "page": Scenario("page", "GET /orders (history page), 10,000 orders", apps["read"], base("read") + "/orders",
-                         ["get", "Cookie: session=" + seed.session_cookie(secret_key, seed.LARGE)], **read,
+                         ["get", "Cookie: session=" + seed.session_cookie(read_db, secret_key, seed.LARGE)], **read,
                          jwks_fetches=fetches("read")),
     }
     return Bench(scenarios, apps, issuers, edge.site.certificate, secret_key, gunicorn_args)

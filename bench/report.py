@@ -100,8 +100,8 @@ def targets_table(rounds: Rounds) -> tuple[str, str]:
     def ge(value: float | None, bound: float) -> bool | None:
         return None if value is None else value >= bound
 
-    def one(value: float | None) -> bool | None:
-        return None if value is None else abs(value - 1) < 0.02
+    def near(value: float | None, target: int) -> bool | None:
+        return None if value is None else abs(value - target) < 0.02
 
     rows = [
         ["GET p50 latency, 10,000 ÷ 10 orders (both 10 a page)", _fmt(lat), "≤ 1.1 (spec), ≤ 1.3 (issue 5)",
@@ -117,9 +117,11 @@ def targets_table(rounds: Rounds) -> tuple[str, str]:
         ["GET req/s (10,000 orders) ÷ original's at 1,000 (94.5)",
          _fmt(rps10k / ORIGINAL_GET_1000_RPS if rps10k else None, 1), "≥ 10",
          _check(ge(rps10k / ORIGINAL_GET_1000_RPS if rps10k else None, 10))],
-        *([f"DynamoDB requests per call, {name}", _fmt(calls[key], 3), "1", _check(one(calls[key]))]
-          for key, name in (("get10", "GET page (10)"), ("get10k", "GET page (10,000)"), ("post", "POST"),
-                            ("postkey", "POST + Idempotency-Key"), ("page", "history page"))),
+        # The history page also reads its session (one GetItem; a touch at most once a minute per session).
+        *([f"DynamoDB requests per call, {name}", _fmt(calls[key], 3), str(target), _check(near(calls[key], target))]
+          for key, name, target in (("get10", "GET page (10)", 1), ("get10k", "GET page (10,000)", 1),
+                                    ("post", "POST", 1), ("postkey", "POST + Idempotency-Key", 1),
+                                    ("page", "history page (session + Query)", 2))),
     ]
     return table(["check", "measured", "target", "met"], rows)
 

@@ -1,8 +1,9 @@
-"""Data and credentials for the benchmark: tables, seeded histories with summaries, tokens, a session cookie."""
+"""Data and credentials for the benchmark: tables, seeded histories with summaries, tokens, a stored session."""
 
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,17 +11,19 @@ from decimal import Decimal
 
 import boto3
 from botocore.config import Config
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
+from flask.json.tag import TaggedJSONSerializer
 
 from pizza42 import claims, menu
 from pizza42.orders import items as layout
 from pizza42.orders.ids import new_order_id
 from pizza42.orders.model import Order, now_iso
 from pizza42.orders.store import OrderStore
+from pizza42.sessions.store import SessionStore
+from pizza42.web.server_session import session_id_signer
 from tests.jwt_helpers import RSAKeyFixture
 
 TABLE = "Pizza42-Orders"
+SESSIONS_TABLE = "Pizza42-Sessions"
 AUDIENCE = "https://pizza42-api"
 SMALL, LARGE = "bench|customer-10", "bench|customer-10000"
 FILLER_CUSTOMERS, FILLER_ORDERS = 40, 25  # other partitions, so the table is not just our two customers
@@ -122,13 +125,22 @@ def access_token(key: RSAKeyFixture, issuer: str, user_id: str) -> str:
     })
 
 
-def session_cookie(secret_key: str, user_id: str) -> str:
-    """A signed session cookie value for a logged-in, verified customer (what /callback would store)."""
-    app = Flask("bench")
-    app.secret_key = secret_key
+def _sessions(dynamodb: object) -> SessionStore:
+    return SessionStore(dynamodb, SESSIONS_TABLE, idle_seconds=30 * 60, lifetime_seconds=8 * 3600)
+
+
+def create_sessions_table(dynamodb: object) -> None:
+    """The pages' sessions table, as `flask create-table` makes it (the history page reads it once per view)."""
+    _sessions(dynamodb).create_table()
+
+
+def session_cookie(dynamodb: object, secret_key: str, user_id: str) -> str:
+    """A logged-in, verified customer's session, stored as /callback stores it; the cookie value that names it."""
     customer = {"sub": user_id, "exp": int(time.time()) + 8 * 3600, "name": "Bench Customer",
                 "email": f"{user_id[6:]}@bench.test", "email_verified": True, "can_place_orders": True}
-    return SecureCookieSessionInterface().get_signing_serializer(app).dumps({"customer": customer})
+    session_id = secrets.token_urlsafe(32)
+    _sessions(dynamodb).create(session_id, TaggedJSONSerializer().dumps({"customer": customer}), user_id)
+    return session_id_signer([secret_key]).sign(session_id).decode()
 
 
 def expected_total(dynamodb: object, user_id: str) -> Decimal:

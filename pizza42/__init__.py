@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
@@ -12,12 +14,12 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(settings: Settings | None = None, *, dynamodb_client: object | None = None,
-               token_verifier: object | None = None) -> Flask:
-    """Build the app: settings from the environment unless given; collaborators injectable for tests."""
+               token_verifier: object | None = None, clock: Callable[[], float] | None = None) -> Flask:
+    """Build the app: settings from the environment unless given; collaborators (and the clock) injectable."""
     settings = settings or load_settings()
     app = Flask(__name__, template_folder=str(_ROOT / "templates"), static_folder=str(_ROOT / "static"))
     configure(app, settings)
-    register_extensions(app, settings, dynamodb_client, token_verifier)
+    register_extensions(app, settings, dynamodb_client, token_verifier, clock or time.time)
     register_security(app, settings)
     register_assets(app)
     register_web_login(app, settings)
@@ -43,14 +45,18 @@ def configure(app: Flask, settings: Settings) -> None:
 
 
 def register_extensions(app: Flask, settings: Settings, dynamodb_client: object | None,
-                        token_verifier: object | None) -> None:
-    """The per-process collaborators: one boto3 client, one order store, one token verifier."""
+                        token_verifier: object | None, clock: Callable[[], float]) -> None:
+    """The per-process collaborators: one boto3 client (shared by both stores), one token verifier."""
     from pizza42.auth.tokens import TokenVerifier
     from pizza42.aws import make_dynamodb_client
     from pizza42.orders.store import OrderStore
+    from pizza42.sessions.store import SessionStore
 
     client = dynamodb_client or make_dynamodb_client(settings)
     app.extensions["pizza42.store"] = OrderStore(client, settings.table_name)
+    app.extensions["pizza42.sessions"] = SessionStore(
+        client, settings.sessions_table_name, idle_seconds=settings.session_idle_seconds,
+        lifetime_seconds=settings.session_lifetime_seconds, clock=clock)
     app.extensions["pizza42.verifier"] = token_verifier or TokenVerifier(
         issuer=settings.auth0_issuer, audience=settings.auth0_audience,
         spa_client_ids=settings.spa_client_ids, http_timeout=settings.http_timeout)
@@ -73,7 +79,7 @@ def register_assets(app: Flask) -> None:
 
 
 def register_web_login(app: Flask, settings: Settings) -> None:
-    """Browser login (Authlib's OIDC client), sessions and CSRF for the pages."""
+    """Browser login (Authlib's OIDC client) and the pages' server-side sessions."""
     from pizza42.web.login import init_login
 
     init_login(app, settings)
@@ -95,6 +101,9 @@ def register_csrf(app: Flask) -> None:
     from pizza42.api import bp as api_bp
 
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # a CSRF token lives as long as the session it is bound to
+    # Sign with SECRET_KEY, but still accept forms signed with a key being rotated out (itsdangerous takes
+    # a list: it signs with the last key and verifies with any), so a rotation does not void open forms.
+    app.config["WTF_CSRF_SECRET_KEY"] = [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
     # Every other blueprint is protected by default; the API is exempt because it authenticates with
     # bearer tokens only and never reads the session cookie, so a cross-site request carries no credential.
     CSRFProtect(app).exempt(api_bp)
@@ -108,7 +117,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """`create-table` and `rebuild-profiles`."""
+    """`create-table` (both tables) and `rebuild-profiles`."""
     from pizza42.commands import register_commands as register
 
     register(app)

@@ -1,19 +1,19 @@
-"""Operator commands: `flask --app pizza42 create-table` and `flask --app pizza42 rebuild-profiles`."""
+"""Operator commands: `flask --app pizza42 create-table` (orders and sessions) and `rebuild-profiles`."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
 
-from pizza42.dependencies import get_store
+from pizza42.dependencies import get_session_store, get_store
 
 
 @click.command("create-table")
 def create_table_command() -> None:
-    """Create the orders table (on-demand billing, TTL); does nothing if it already exists."""
-    store = get_store()
-    created = store.create_table()
-    click.echo(f"created table {store.table_name}" if created else f"table {store.table_name} already exists")
+    """Create the orders and the sessions tables (on-demand billing, TTL); each is left alone if it exists."""
+    for store in (get_store(), get_session_store()):
+        created = store.create_table()
+        click.echo(f"created table {store.table_name}" if created else f"table {store.table_name} already exists")
 
 
 @click.command("rebuild-profiles")

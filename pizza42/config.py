@@ -27,11 +27,15 @@ class Settings:
     order_scope: str = "place:orders"
     aws_region: str = "us-east-1"
     table_name: str = "Pizza42-Orders"
+    sessions_table_name: str = "Pizza42-Sessions"
     dynamodb_endpoint_url: str | None = None
     cors_origins: tuple[str, ...] = ()
     app_base_url: str | None = None
     trusted_hosts: tuple[str, ...] = ()
     secret_key_fallbacks: tuple[str, ...] = ()
+    # The pages' sessions end after this long without a request, and this long after login whatever happens.
+    session_idle_seconds: int = 30 * 60
+    session_lifetime_seconds: int = 8 * 3600
     # Peers (IPs, CIDRs, or "*") whose X-Forwarded-For/-Proto the app believes: the proxy in front.
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
     # Timeouts (seconds) for calls the app makes; all well below gunicorn's worker timeout.
@@ -115,6 +119,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     endpoint = (env.get("DYNAMODB_ENDPOINT_URL") or "").strip() or None
     if endpoint:
         _require_url("DYNAMODB_ENDPOINT_URL", endpoint)
+    table_name = (env.get("DYNAMODB_TABLE_NAME") or "").strip() or "Pizza42-Orders"
+    sessions_table_name = (env.get("DYNAMODB_SESSIONS_TABLE_NAME") or "").strip() or "Pizza42-Sessions"
+    if sessions_table_name == table_name:
+        raise ConfigError("DYNAMODB_SESSIONS_TABLE_NAME must name a table of its own, not the orders table")
     origins = _csv(env.get("CORS_ORIGINS"))
     for origin in origins:
         if origin == "*":
@@ -131,11 +139,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         spa_client_ids=frozenset(_csv(env.get("AUTH0_SPA_CLIENT_IDS"))),
         order_scope=(env.get("API_ORDER_SCOPE") or "").strip() or "place:orders",
         aws_region=(env.get("AWS_REGION") or "").strip() or "us-east-1",
-        table_name=(env.get("DYNAMODB_TABLE_NAME") or "").strip() or "Pizza42-Orders",
+        table_name=table_name,
+        sessions_table_name=sessions_table_name,
         dynamodb_endpoint_url=endpoint,
         cors_origins=tuple(o.rstrip("/") for o in origins),
         app_base_url=base_url.rstrip("/") if base_url else None,
         trusted_hosts=_csv(env.get("TRUSTED_HOSTS")),
+        session_idle_seconds=int(_number(env, "SESSION_IDLE_MINUTES", 30, int)) * 60,
+        session_lifetime_seconds=int(_number(env, "SESSION_LIFETIME_HOURS", 8, int)) * 3600,
         forwarded_allow_ips=_proxies(env.get("FORWARDED_ALLOW_IPS")),
         dynamodb_connect_timeout=_number(env, "DYNAMODB_CONNECT_TIMEOUT", 1.0),
         dynamodb_read_timeout=_number(env, "DYNAMODB_READ_TIMEOUT", 2.0),

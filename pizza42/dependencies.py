@@ -7,6 +7,7 @@ from flask import current_app
 from pizza42.auth.tokens import TokenVerifier
 from pizza42.config import Settings
 from pizza42.orders.store import OrderStore
+from pizza42.sessions.store import SessionStore
 
 
 def get_settings() -> Settings:
@@ -22,3 +23,8 @@ def get_store() -> OrderStore:
 def get_verifier() -> TokenVerifier:
     """The process's bearer-token verifier (its JWKS cache is shared by all threads)."""
     return current_app.extensions["pizza42.verifier"]
+
+
+def get_session_store() -> SessionStore:
+    """The process's session store (the pages' sessions; the same boto3 client as the order store)."""
+    return current_app.extensions["pizza42.sessions"]

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from pizza42.api.errors import handle_api_exception, log_unhandled
 from pizza42.orders.errors import StorageUnavailable
+from pizza42.sessions.store import SessionsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,8 @@ def handle_exception(exc: Exception) -> Response | tuple[str, int, dict] | HTTPE
         return handle_api_exception(exc)
     if isinstance(exc, HTTPException) and exc.code and exc.code < 400:
         return exc  # redirects raised as exceptions (e.g. routing's trailing slash)
-    if isinstance(exc, StorageUnavailable):
-        status = 503
+    if isinstance(exc, StorageUnavailable | SessionsUnavailable):
+        status = 503  # never a 500, and never a redirect to log in: the customer's session may be fine
     elif isinstance(exc, HTTPException):
         status = exc.code or 500
     else:

@@ -160,7 +160,7 @@ def _banner(env: dict[str, str]) -> str:
   Open   {base}/            log in as a demo customer on the local provider's page:
            auth0|demo-verified     verified email, can order
            auth0|demo-unverified   unverified email, sees why they cannot order
-  DynamoDB emulator   {env["DYNAMODB_ENDPOINT_URL"]}   (table {env.get("DYNAMODB_TABLE_NAME", "Pizza42-Orders")})
+  DynamoDB emulator   {env["DYNAMODB_ENDPOINT_URL"]}   (tables Pizza42-Orders, Pizza42-Sessions)
   Identity provider   {env["AUTH0_ISSUER"]}
 
   Call the API with a real token (the SPA's ID token, from a real login):
@@ -173,9 +173,11 @@ def _banner(env: dict[str, str]) -> str:
 
 
 def create_tables(app: Flask) -> None:
-    """Every table the app uses, in the emulator (`make run` and `make run-edge` both call this)."""
+    """Every table the app uses (orders, sessions), in the emulator (`make run` and `make run-edge` both call
+    this)."""
     with app.app_context():
         app.extensions["pizza42.store"].create_table()
+        app.extensions["pizza42.sessions"].create_table()
 
 
 def quiet_console() -> None:

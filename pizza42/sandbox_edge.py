@@ -116,7 +116,7 @@ def _banner(env: dict[str, str], nginx: Nginx, instances: list[Instance]) -> str
   nginx               pid {nginx.proc.pid}, deploy/nginx/nginx.conf + site files in {short(nginx.conf.parent)}/pizza42/
                       logs {short(nginx.site.run_dir / "access.log")}, {short(nginx.site.run_dir / "error.log")}
 {apps}
-  DynamoDB emulator   {env["DYNAMODB_ENDPOINT_URL"]}   (table Pizza42-Orders)
+  DynamoDB emulator   {env["DYNAMODB_ENDPOINT_URL"]}   (tables Pizza42-Orders, Pizza42-Sessions)
   Identity provider   {env["AUTH0_ISSUER"]}
 
   The API through the edge (the certificate is {cacert}):

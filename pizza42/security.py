@@ -85,7 +85,7 @@ def page_csp(settings: Settings) -> str:
 
 
 def init_security(app: Flask, settings: Settings) -> None:
-    """Security headers, host checking, and CORS for the SPA's origins (cookie flags: web/login.py)."""
+    """Security headers, host checking, and CORS for the SPA's origins (cookie flags: web/server_session.py)."""
     app.wsgi_app = SecurityHeaders(app.wsgi_app, page_csp(settings))  # type: ignore[method-assign]
     # Outermost: client address and scheme from X-Forwarded-* only when nginx or the load balancer sent them.
     app.wsgi_app = TrustedProxyFix(app.wsgi_app, settings.forwarded_allow_ips)  # type: ignore[method-assign]

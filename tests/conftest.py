@@ -1,8 +1,9 @@
-"""Shared fixtures: a moto DynamoDB table, the order store, and settings for an app under test."""
+"""Shared fixtures: the moto DynamoDB tables, the order store, and settings for an app under test."""
 
 from __future__ import annotations
 
 import os
+import time
 
 import boto3
 import pytest
@@ -10,8 +11,10 @@ from moto import mock_aws
 
 from pizza42 import create_app
 from pizza42.orders.store import OrderStore
+from pizza42.sessions.store import SessionStore
 
 TABLE = "Pizza42-Orders"
+SESSIONS_TABLE = "Pizza42-Sessions"
 
 # moto and boto3 need credentials to sign with; these are fake and never leave the process.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -21,10 +24,11 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 @pytest.fixture
 def dynamodb():
-    """A low-level DynamoDB client on moto's in-process mock, with the orders table created."""
+    """A low-level DynamoDB client on moto's in-process mock, with the orders and sessions tables created."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         OrderStore(client, TABLE).create_table()
+        SessionStore(client, SESSIONS_TABLE, idle_seconds=1800, lifetime_seconds=8 * 3600).create_table()
         yield client
 
 
@@ -41,9 +45,15 @@ def app_dynamodb(dynamodb):
 
 
 @pytest.fixture
-def app(settings, app_dynamodb):
-    """The app under test on the moto table, with the folder's `settings`."""
-    app = create_app(settings, dynamodb_client=app_dynamodb)
+def app_clock():
+    """The app's clock (a test module may replace it with one it moves by hand)."""
+    return time.time
+
+
+@pytest.fixture
+def app(settings, app_dynamodb, app_clock):
+    """The app under test on the moto tables, with the folder's `settings`."""
+    app = create_app(settings, dynamodb_client=app_dynamodb, clock=app_clock)
     app.config["TESTING"] = True
     return app
 

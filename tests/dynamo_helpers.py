@@ -1,9 +1,11 @@
-"""Helpers for store tests: count DynamoDB requests, serialise moto, write legacy items."""
+"""Helpers for store tests: count DynamoDB requests, serialise moto, fail on demand, write legacy items."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+
+from botocore.exceptions import EndpointConnectionError
 
 
 class CountingClient:
@@ -17,6 +19,8 @@ class CountingClient:
         self._client = client
         self._lock = threading.Lock() if serialise else None
         self.calls: Counter[str] = Counter()
+        self.tables: Counter[str] = Counter()  # calls per table (a transaction counts for each table it names)
+        self.requests: list[tuple[str, dict]] = []  # each call's operation and parameters, in order
 
     @property
     def total(self) -> int:
@@ -29,12 +33,21 @@ class CountingClient:
 
         def call(*args, **kwargs):
             self.calls[name] += 1
+            self.requests.append((name, kwargs))
+            for table in _tables_named(kwargs):
+                self.tables[table] += 1
             if self._lock is None:
                 return attribute(*args, **kwargs)
             with self._lock:
                 return attribute(*args, **kwargs)
 
         return call
+
+
+def _tables_named(params: dict) -> set[str]:
+    if "TableName" in params:
+        return {params["TableName"]}
+    return {action["TableName"] for item in params.get("TransactItems", []) for action in item.values()}
 
 
 def put_legacy_order(client, user_id: str, millis: int, *, pizza="Margherita", size="medium", total="16.99",
@@ -47,3 +60,27 @@ def put_legacy_order(client, user_id: str, millis: int, *, pizza="Margherita", s
         item["created_at"] = {"S": created_at}
     client.put_item(TableName=table, Item=item)
     return order_id
+
+
+class FaultyClient:
+    """Wraps a boto3 client: while `down`, every call fails as an unreachable endpoint does; while
+    `writes_down`, only writes do (reads still answer: an outage that starts mid-request)."""
+
+    WRITES = frozenset({"put_item", "update_item", "delete_item", "transact_write_items"})
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self.down = False
+        self.writes_down = False
+
+    def __getattr__(self, name):
+        attribute = getattr(self._client, name)
+        if not callable(attribute) or name.startswith("get_waiter") or name == "meta":
+            return attribute
+
+        def call(*args, **kwargs):
+            if self.down or (self.writes_down and name in self.WRITES):
+                raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+            return attribute(*args, **kwargs)
+
+        return call

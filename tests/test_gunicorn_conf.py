@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.certs import write_self_signed_cert
+from tests.iam_policies import CUSTOMER_INDEX_ARN, ORDERS_ARN, SESSIONS_ARN, policy_grants
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "gunicorn.conf.py"
@@ -62,25 +63,6 @@ def env_example() -> dict[str, str]:
         if match:
             variables[match[2]] = "" if match[1] else match[3]
     return variables
-
-
-def policy_actions(name: str) -> list[str]:
-    policy = json.loads((DEPLOY / name).read_text())
-    actions = []
-    for statement in policy["Statement"]:
-        assert statement["Effect"] == "Allow"
-        listed = statement["Action"]
-        actions += [listed] if isinstance(listed, str) else listed
-    return actions
-
-
-def policy_resources(name: str) -> list[str]:
-    policy = json.loads((DEPLOY / name).read_text())
-    resources = []
-    for statement in policy["Statement"]:
-        listed = statement["Resource"]
-        resources += [listed] if isinstance(listed, str) else listed
-    return resources
 
 
 # --- gunicorn.conf.py ------------------------------------------------------------------------
@@ -223,24 +205,29 @@ def test_env_example_does_not_set_web_concurrency_empty():
 
 
 def test_instance_policy_allows_exactly_what_the_app_calls():
-    # TransactWriteItems has no IAM action of its own: its Put and Update entries need PutItem and
-    # UpdateItem (ConditionCheckItem only if the store ever adds a ConditionCheck entry).
-    assert sorted(policy_actions("iam-policy.json")) == sorted([
-        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DescribeTable",
-    ])
+    # TransactWriteItems has no IAM action of its own: its Put, Update and Delete entries need PutItem,
+    # UpdateItem and DeleteItem (ConditionCheckItem only if a store ever adds a ConditionCheck entry).
+    # tests/web/test_least_privilege.py checks these against the calls the app really makes.
+    assert policy_grants("iam-policy.json") == {
+        *((f"dynamodb:{a}", ORDERS_ARN) for a in ("GetItem", "Query", "PutItem", "UpdateItem", "DescribeTable")),
+        *((f"dynamodb:{a}", SESSIONS_ARN) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable")),
+        ("dynamodb:Query", CUSTOMER_INDEX_ARN),
+    }
 
 
 @pytest.mark.parametrize("name", ["iam-policy.json", "iam-policy-admin.json"])
-def test_no_policy_uses_wildcards_or_deletes(name):
-    for action in policy_actions(name):
-        assert "*" not in action
-        assert not action.startswith("dynamodb:Delete")  # the app never deletes orders or tables
-    for resource in policy_resources(name):
-        assert resource == "arn:aws:dynamodb:us-east-1:ACCOUNT_ID:table/Pizza42-Orders"
+def test_no_policy_uses_wildcards_or_deletes_anything_but_sessions(name):
+    for action, resource in policy_grants(name):
+        assert "*" not in action and "*" not in resource
+        assert resource in (ORDERS_ARN, SESSIONS_ARN, CUSTOMER_INDEX_ARN)
+        if action.startswith("dynamodb:Delete"):  # never an order, never a table: a logged-out session only
+            assert (action, resource) == ("dynamodb:DeleteItem", SESSIONS_ARN)
 
 
 def test_admin_only_actions_are_not_in_the_instance_policy():
-    instance = set(policy_actions("iam-policy.json"))
+    instance = {action for action, _ in policy_grants("iam-policy.json")}
     admin_only = {"dynamodb:Scan", "dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:DescribeTimeToLive"}
     assert not instance & admin_only
-    assert admin_only <= set(policy_actions("iam-policy-admin.json"))
+    admin = policy_grants("iam-policy-admin.json")
+    for table in (ORDERS_ARN, SESSIONS_ARN):  # create-table makes both
+        assert {(action, table) for action in admin_only - {"dynamodb:Scan"}} <= admin

@@ -1,12 +1,15 @@
 """The sandbox behind `make run`: emulator, provider and app work together, and `make token` works."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
+import boto3
 import psutil
 import pytest
 import requests
@@ -31,7 +34,7 @@ def running_sandbox(monkeypatch):
         monkeypatch.setenv(name, value)
     with sandbox.dynamodb_emulator(dynamodb_port), sandbox.identity_provider(idp_port) as issuer:
         app = create_app(load_settings(env))
-        app.extensions["pizza42.store"].create_table()
+        sandbox.create_tables(app)
         yield app, issuer
 
 
@@ -46,6 +49,23 @@ def test_a_token_from_a_real_login_places_an_order_in_the_emulator(running_sandb
     listed = client.get("/api/orders", headers=headers).json
     assert [o["id"] for o in listed["orders"]] == [placed.json["order"]["id"]]
     assert listed["customer_profile"]["total_spent"] == 13
+
+
+@pytest.mark.slow
+def test_a_page_login_keeps_its_session_in_the_emulator_and_logout_removes_it(running_sandbox):
+    """`make run` creates the sessions table too: a browser login works, and logging out leaves nothing behind."""
+    app, _ = running_sandbox
+    client = app.test_client()
+    authorize = client.get("/login").headers["Location"]
+    answer = requests.post(authorize, data={"sub": "auth0|demo-verified"}, allow_redirects=False, timeout=5)
+    callback = urlsplit(answer.headers["Location"])
+    assert client.get(f"{callback.path}?{callback.query}").status_code == 302
+    assert "Vera Verified" in client.get("/account").get_data(as_text=True)
+    emulator = boto3.client("dynamodb", endpoint_url=os.environ["DYNAMODB_ENDPOINT_URL"], region_name="us-east-1")
+    assert emulator.scan(TableName="Pizza42-Sessions")["Count"] == 1
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token.group(1)}).status_code == 303
+    assert emulator.scan(TableName="Pizza42-Sessions")["Count"] == 0
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from pizza42.orders.errors import (
     OrderNotFound,
     StorageUnavailable,
 )
+from pizza42.sessions.store import SessionsUnavailable
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
@@ -81,6 +82,8 @@ def handle_api_exception(exc: Exception) -> Response:
                               field="Idempotency-Key")
     if isinstance(exc, StorageUnavailable):
         return _unavailable("Order storage")
+    if isinstance(exc, SessionsUnavailable):  # only /api/ready looks at the sessions table
+        return _unavailable("Session storage")
     if isinstance(exc, IdentityProviderUnavailable):
         return _unavailable("Token verification")
     log_unhandled(exc)

@@ -9,7 +9,7 @@ from pizza42.api import bp, openapi
 from pizza42.api.bearer import current_customer, current_token, require_token
 from pizza42.api.body import idempotency_key, json_body
 from pizza42.api.errors import ApiError
-from pizza42.dependencies import get_store
+from pizza42.dependencies import get_session_store, get_store
 from pizza42.observability import audit_order_attempt, record_order_outcome
 from pizza42.orders import service
 from pizza42.orders.model import now_iso
@@ -23,8 +23,9 @@ def health() -> Response:
 
 @bp.get("/ready")
 def ready() -> Response:
-    """Readiness: DynamoDB answers for our table (503 otherwise)."""
+    """Readiness: DynamoDB answers for both our tables (503 otherwise); no session is read or opened."""
     get_store().ping()
+    get_session_store().ping()  # the pages cannot log anyone in without it
     return jsonify({"status": "ready", "storage": "dynamodb"})
 
 

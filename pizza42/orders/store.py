@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import ClientError
 
+from pizza42 import dynamodb
 from pizza42.orders import items as layout
 from pizza42.orders.errors import IdempotencyKeyReused, OrderNotFound, StorageUnavailable
 from pizza42.orders.ids import is_order_id, new_order_id
@@ -21,6 +22,8 @@ from pizza42.orders.profile import Summary, month_of
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+# Conditions the store itself inspects (a replay, a missing summary, a contended transaction).
+_CONDITION_FAILURES = frozenset({dynamodb.CONDITION_FAILED, dynamodb.TRANSACTION_CANCELLED})
 _MAX_WRITE_ATTEMPTS = 8
 
 
@@ -40,10 +43,6 @@ def _orders_and_summary(user_id: str) -> dict:
                                           ":hi": {"S": layout.SUMMARY_KEY}}}
 
 
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
 class OrderStore:
     """Orders and customer summaries in one DynamoDB table (layout in items.py)."""
 
@@ -54,46 +53,20 @@ class OrderStore:
 
     def _call(self, operation: str, **params: object) -> dict:
         """Call DynamoDB; anything but a condition failure (or our own bug) becomes StorageUnavailable."""
-        if operation != "transact_write_items":  # transactions name the table in each item
-            params["TableName"] = self.table_name
-        try:
-            return getattr(self._client, operation)(**params)
-        except ClientError as exc:
-            if _code(exc) in ("ConditionalCheckFailedException", "TransactionCanceledException"):
-                raise
-            # Only the error code is logged: AWS messages can carry ARNs and account ids.
-            log.warning("dynamodb %s failed: %s", operation, _code(exc))
-            raise StorageUnavailable(operation) from exc
-        except ParamValidationError:
-            raise  # a bug in this module, not an outage
-        except BotoCoreError as exc:
-            log.warning("dynamodb %s failed: %s", operation, type(exc).__name__)
-            raise StorageUnavailable(operation) from exc
+        return dynamodb.call(self._client, self.table_name, operation, params, unavailable=StorageUnavailable,
+                             expected=_CONDITION_FAILURES)
 
     # -- administration ---------------------------------------------------------------------
 
     def create_table(self) -> bool:
         """Create the table (on-demand, TTL on idempotency records); False if it already exists."""
-        try:
-            self._client.describe_table(TableName=self.table_name)
-            return False
-        except ClientError as exc:
-            if _code(exc) != "ResourceNotFoundException":
-                raise
-        self._client.create_table(
-            TableName=self.table_name,
-            KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"},
-                       {"AttributeName": "order_id", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"},
-                                  {"AttributeName": "order_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        self._client.get_waiter("table_exists").wait(TableName=self.table_name)
-        self._client.update_time_to_live(
-            TableName=self.table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-        )
-        return True
+        return dynamodb.create_table_once(self._client, {
+            "TableName": self.table_name,
+            "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"},
+                          {"AttributeName": "order_id", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [{"AttributeName": "user_id", "AttributeType": "S"},
+                                     {"AttributeName": "order_id", "AttributeType": "S"}],
+        }, ttl_attribute="expires_at")
 
     def ping(self) -> None:
         """Readiness: the table is reachable (raises StorageUnavailable if not)."""

@@ -1,4 +1,4 @@
-"""The pages' login with Authlib's OIDC client: /login, /callback, /logout; minimal claims in the session.
+"""The pages' login with Authlib's OIDC client: /login, /callback, /logout, /logout/everywhere.
 
 Authlib does the protocol work: discovery, state (kept in the session), nonce, PKCE, the code exchange
 and the ID token's signature, issuer, audience, expiry and nonce checks.
@@ -15,13 +15,13 @@ from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_client import OAuth, OAuthError
 from authlib.integrations.flask_client.apps import FlaskOAuth2App
 from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
 from joserfc.errors import JoseError
 from requests import RequestException
 
 from pizza42.config import Settings
-from pizza42.dependencies import get_settings
+from pizza42.dependencies import get_session_store, get_settings
 from pizza42.web.forms import LogoutForm
+from pizza42.web.server_session import ServerSessionInterface, load_page_session
 from pizza42.web.session import current_user, end_session, start_session, user_from_claims
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,6 @@ bp = Blueprint("auth", __name__)
 CLIENT_NAME = "auth0"
 SCOPE = "openid profile email"
 NEXT_KEY = "login_next"
-_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Auth0 connection names: letters, digits, '-' and '_' (e.g. google-oauth2); anything else is dropped.
 _CONNECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 # A return path may only hold visible ASCII: no whitespace or control characters (browsers strip them,
@@ -52,32 +51,12 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def cookie_is_secure(settings: Settings, testing: bool) -> bool:
-    """Secure cookies everywhere but plain-http loopback (the sandbox) and tests without a base URL."""
-    if settings.app_base_url:
-        parts = urlsplit(settings.app_base_url)
-        return not (parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS)
-    return not testing
-
-
-class LoginSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with the Secure flag decided from our settings."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        """Whether the session cookie gets the Secure attribute."""
-        return cookie_is_secure(self.settings, app.testing)
-
-
 def init_login(app: Flask, settings: Settings) -> None:
-    """Register the OAuth client, the session cookie's settings and the login routes."""
-    app.config.update(
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",  # sent on the provider's top-level redirect back to /callback
-    )
-    app.session_interface = LoginSessionInterface(settings)
+    """Register the server-side sessions, the OAuth client and the login routes."""
+    # The cookie's flags (HttpOnly; SameSite=Lax, so it comes back on the provider's top-level redirect to
+    # /callback; Secure and `__Host-` outside plain-http loopback) are decided in web/server_session.py.
+    app.session_interface = ServerSessionInterface(app.extensions["pizza42.sessions"], settings)
+    app.before_request(load_page_session)
     oauth = OAuth(app)
     oauth.register(
         CLIENT_NAME,
@@ -128,8 +107,8 @@ def login() -> Response | tuple[str, int, dict]:
     if _CONNECTION.fullmatch(connection):
         params["connection"] = connection
     session[NEXT_KEY] = safe_next(request.args.get("next"))
-    # One login in flight per browser: abandoned attempts' state would otherwise pile up in the cookie
-    # (about 600 bytes each) until it passed 4 KB and browsers silently dropped it.
+    # One login in flight per browser: abandoned attempts' state (about 600 bytes each) would otherwise
+    # pile up in the session item.
     for key in [key for key in session if key.startswith(f"_state_{CLIENT_NAME}_")]:
         session.pop(key)
     try:
@@ -194,8 +173,25 @@ def logout_page() -> Response | str:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Clear the session, then end the provider's session too and come back to the home page."""
+    """Delete the session on the server, then end the provider's session too and come back to the home page."""
     end_session()
+    return _provider_logout()
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere() -> Response:
+    """End every session of this customer, in every browser (a shared computer left logged in), then this one."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("web.home"), 303)
+    ended = get_session_store().delete_all(user.sub)  # this browser's session is among them
+    log.info("logout everywhere: %d session(s) ended", ended)
+    session.forget()
+    return _provider_logout()
+
+
+def _provider_logout() -> Response:
+    """To the provider's end-session endpoint (it comes back to our home page), or home if it has none."""
     home = external_url("web.home")
     try:
         endpoint = _client().load_server_metadata().get("end_session_endpoint")

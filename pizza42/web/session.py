@@ -1,22 +1,23 @@
-"""The logged-in customer as the session cookie holds them: a few verified ID-token claims, nothing more.
+"""The logged-in customer as their server-side session holds them: a few verified ID-token claims, nothing more.
 
-The raw ID token is never stored: the cookie is signed, not encrypted, and must stay small.
+The raw ID token is never stored: a session needs to know who the customer is, not to call anything for them.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import wraps
 from typing import Any
 
-from flask import flash, g, redirect, request, session, url_for
+from flask import Response, current_app, flash, g, redirect, request, session, url_for
 
 from pizza42 import claims as claim_names
+from pizza42.dependencies import get_session_store
+from pizza42.web.server_session import ServerSideSession
 
 SESSION_KEY = "customer"
-_MAX_TEXT = 200  # bound every string we copy from the token, so the cookie stays well under 4 KB
+_MAX_TEXT = 200  # bound every string we copy from the token, so a session item stays small
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,9 @@ class SessionUser:
     customer_since: str | None = None
     verification_message: str | None = None
 
-    @property
-    def expired(self) -> bool:
+    def expired(self, now: float) -> bool:
         """Whether the ID token this session came from has expired."""
-        return self.exp <= time.time()
+        return self.exp <= now
 
     @property
     def display_name(self) -> str:
@@ -87,46 +87,85 @@ def user_from_claims(id_claims: dict) -> SessionUser:
 
 
 def start_session(user: SessionUser) -> None:
-    """Replace the whole session (no fixation: nothing from before login survives) with this customer."""
+    """Log this customer in: nothing from before login survives, and the session gets a new id (no fixation)."""
     session.clear()
+    session.regenerate(user.sub)
     session[SESSION_KEY] = {key: value for key, value in asdict(user).items() if value not in (None, False)}
     g.pizza42_user = user
 
 
 def current_user() -> SessionUser | None:
-    """The logged-in customer, or None for a visitor or an expired session."""
+    """The logged-in customer, or None for a visitor, an ended session or an expired one."""
     if "pizza42_user" in g:
         return g.pizza42_user
+    if not isinstance(session._get_current_object(), ServerSideSession):  # type: ignore[attr-defined]
+        return None  # a static file's error page: no session is opened for those
     user = None
     data = session.get(SESSION_KEY)
     if isinstance(data, dict):
         try:
             user = SessionUser(**data)
         except TypeError:
-            user = None  # a cookie from an older version of this app: log in again
-        if user is None or user.expired:
-            session.pop(SESSION_KEY, None)
+            user = None  # a session from an older version of this app: log in again
+        if user is None or user.expired(get_session_store().now()):
+            session.end()  # the ID token it came from has expired: this session is over on the server too
             if user is not None:
                 flash("Your session has expired. Please log in again.", "info")
             user = None
+    elif session.expiry_notice():  # ended by the server's idle or absolute timeout
+        flash("Your session has expired. Please log in again.", "info")
     g.pizza42_user = user
     return user
 
 
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long the current session may last, as the server enforces it."""
+
+    idle_minutes: int
+    lifetime_hours: int
+    ends_at: int | None  # epoch seconds: the absolute end of this session
+
+
+def session_limits() -> SessionLimits:
+    """The idle timeout, the absolute lifetime and when this session ends at the latest (for the account page)."""
+    store = get_session_store()
+    record = getattr(session, "record", None)
+    return SessionLimits(store.idle_seconds // 60, store.lifetime_seconds // 3600,
+                         record.created_at + store.lifetime_seconds if record else None)
+
+
 def end_session() -> None:
-    """Forget the customer (and everything else in the cookie)."""
-    session.clear()
+    """Log out: the stored session is deleted now (before anything is sent to the browser)."""
+    session.end()
     g.pizza42_user = None
 
 
+def _to_login() -> Response:
+    here = request.full_path.rstrip("?") if request.query_string else request.path
+    return redirect(url_for("auth.login", next=here))
+
+
 def login_required(view: Callable) -> Callable:
-    """Decorate a view: visitors (and expired sessions) go to /login, then come back here."""
+    """Decorate a view: visitors (and ended or expired sessions) go to /login, then come back here."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
-            here = request.full_path.rstrip("?") if request.query_string else request.path
-            return redirect(url_for("auth.login", next=here))
+            return _to_login()
         return view(*args, **kwargs)
 
+    wrapper.needs_login = True  # type: ignore[attr-defined]  (read by visitors_log_in_first)
     return wrapper
+
+
+def visitors_log_in_first() -> Response | None:
+    """before_request, ahead of the CSRF check: a visitor's POST to a login-only page is sent to log in.
+
+    A form posted with a session that has ended (logged out, expired, or a copied cookie replayed after
+    logout) gets the login page, like any other request of a visitor, rather than "this form has expired".
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "needs_login", False) and current_user() is None:
+        return _to_login()
+    return None

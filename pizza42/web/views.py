@@ -16,7 +16,7 @@ from pizza42.web import bp
 from pizza42.web.charts import monthly_spend_chart, pizza_mix_chart
 from pizza42.web.filters import money, register_filters
 from pizza42.web.forms import LogoutForm, OrderForm
-from pizza42.web.session import SessionUser, current_user, login_required
+from pizza42.web.session import SessionUser, current_user, login_required, session_limits, visitors_log_in_first
 
 HISTORY_PAGE_SIZE = 10
 PIZZA_NOTES = {  # words for the menu cards; prices come from pizza42.menu only
@@ -31,6 +31,7 @@ _PRICES_JSON = json.dumps({name: {size: str(price) for size, price in by_size.it
                            for name, by_size in menu.PRICES.items()})
 
 register_filters(bp)
+bp.before_app_request(visitors_log_in_first)  # registered after the session is read, before the CSRF check
 
 
 @bp.app_context_processor
@@ -152,4 +153,5 @@ def receipt(order_id: str) -> str:
 @login_required
 def account() -> str:
     """"ID token verification": the verified claims this session was started from."""
-    return render_template("account.html", user=current_user(), issuer=get_settings().auth0_issuer)
+    return render_template("account.html", user=current_user(), issuer=get_settings().auth0_issuer,
+                           session_limits=session_limits())

@@ -35,10 +35,11 @@ def test_health_answers_without_touching_dynamodb_or_auth0(client, counted_dynam
     assert issuer.jwks_fetches + issuer.discovery_fetches == fetches
 
 
-def test_ready_checks_the_table(client, counted_dynamodb):
+def test_ready_checks_both_tables(client, counted_dynamodb):
     response = client.get("/api/ready")
     assert response.status_code == 200
-    assert counted_dynamodb.calls["describe_table"] == 1
+    assert counted_dynamodb.calls == {"describe_table": 2}
+    assert set(counted_dynamodb.tables) == {"Pizza42-Orders", "Pizza42-Sessions"}
 
 
 def test_menu_lists_the_four_pizzas_with_prices(client):

@@ -80,7 +80,7 @@ def app_env(run_dir, issuer, proxy) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def create_table_runs(app_env) -> list:
-    """`flask --app pizza42 create-table`, run twice like a careless operator would."""
+    """`flask --app pizza42 create-table` (orders and sessions), run twice like a careless operator would."""
     runs = [run_flask(app_env, "create-table") for _ in range(2)]
     for run in runs:
         assert run.returncode == 0, run.stderr
@@ -125,11 +125,13 @@ def auth(signing_key, issuer) -> Callable[..., dict]:
 # --- the production edge: nginx in front of two instances ---------------------------------------------
 
 EDGE_TABLE = "Pizza42-Orders-edge"  # its own, small: moto copies a whole table per transaction
+EDGE_SESSIONS_TABLE = "Pizza42-Sessions-edge"  # and its own sessions: no other test's logins in it
 
 
 @pytest.fixture(scope="session")
-def edge_issuer() -> Iterator[str]:
-    """The local OpenID provider with the sandbox's demo customers: a real login works through the edge."""
+def demo_provider() -> Iterator[str]:
+    """The local OpenID provider with the sandbox's demo customers (login and end-session pages): real logins
+    through the edge, and in the sessions' browser tests."""
     with sandbox.identity_provider(port=0) as issuer:
         yield issuer
 
@@ -143,7 +145,7 @@ def edge_dynamodb(moto) -> Iterator[DynamoProxy]:
 
 
 @pytest.fixture(scope="session")
-def edge(run_dir, edge_issuer, edge_dynamodb) -> Iterator[Edge]:
+def edge(run_dir, demo_provider, edge_dynamodb) -> Iterator[Edge]:
     """nginx with the shipped config, in front of two gunicorns (2 workers x 8 threads, as in production)."""
     require_nginx()
     # The attacks hold a few thousand sockets at once; a fresh machine's soft limit is often 1,024.
@@ -151,8 +153,9 @@ def edge(run_dir, edge_issuer, edge_dynamodb) -> Iterator[Edge]:
     wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    env = base_environment(run_dir, issuer=edge_issuer, dynamodb=edge_dynamodb.url,
-                           DYNAMODB_TABLE_NAME=EDGE_TABLE, AUTH0_CLIENT_ID=sandbox.WEB_CLIENT_ID,
+    env = base_environment(run_dir, issuer=demo_provider, dynamodb=edge_dynamodb.url,
+                           DYNAMODB_TABLE_NAME=EDGE_TABLE, DYNAMODB_SESSIONS_TABLE_NAME=EDGE_SESSIONS_TABLE,
+                           AUTH0_CLIENT_ID=sandbox.WEB_CLIENT_ID,
                            AUTH0_SPA_CLIENT_IDS=sandbox.SPA_CLIENT_ID, AUTHLIB_INSECURE_TRANSPORT="1",
                            GUNICORN_THREADS="8")
     created = run_flask(env, "create-table")
@@ -163,6 +166,6 @@ def edge(run_dir, edge_issuer, edge_dynamodb) -> Iterator[Edge]:
 
 
 @pytest.fixture(scope="session")
-def edge_token(edge_issuer) -> str:
+def edge_token(demo_provider) -> str:
     """A real ID token of the SPA for the verified demo customer (from a real login at the provider)."""
-    return sandbox.login_for_token(edge_issuer, "auth0|demo-verified")["id_token"]
+    return sandbox.login_for_token(demo_provider, "auth0|demo-verified")["id_token"]

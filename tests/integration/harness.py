@@ -310,7 +310,7 @@ class Gunicorn:
     """`gunicorn --config gunicorn.conf.py wsgi:app` in a subprocess; logs captured to files."""
 
     def __init__(self, run_dir: Path, env: dict[str, str], *, name: str = "gunicorn", scheme: str = "http",
-                 listeners: Sequence[socket.socket] = ()) -> None:
+                 listeners: Sequence[socket.socket] = (), port: int | None = None) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         # Its own runtime dir: gunicorn 27 puts its control socket there, and several gunicorns run at once.
         self.env = {**env, "XDG_RUNTIME_DIR": str(run_dir)}
@@ -322,7 +322,7 @@ class Gunicorn:
             fds = [s.fileno() for s in listeners]
             command = [sys.executable, "-c", _SYSTEMD_HANDOVER, ",".join(map(str, fds)), *command]
         else:
-            self.port = free_port()
+            self.port = port or free_port()  # given when the environment must name it first (APP_BASE_URL)
             self.env["BIND"] = f"{HOST}:{self.port}"
             fds = []
         self.url = f"{scheme}://{HOST}:{self.port}"
@@ -397,6 +397,7 @@ AUDIENCE = "https://pizza42-api"
 SPA_CLIENT = "pizza42-spa"
 NS = "https://pizza42.com/"
 TABLE = "Pizza42-Orders"
+SESSIONS_TABLE = "Pizza42-Sessions"
 # Spec §3, written out independently of pizza42.menu: the tests check the app against the spec.
 PRICES = {
     "Margherita": {"small": 12, "medium": 16, "large": 20},

@@ -1,8 +1,8 @@
 """A customer in Debian's chromium, through the production edge: HTTPS, a real login, an order, the history.
 
 What `make run-edge` offers a person: nginx on https (a self-signed certificate, accepted), two instances
-behind it, the local identity provider on plain http. The session cookie is Secure and must survive the
-round trip to the provider and back; the page's static files come from nginx with their version.
+behind it, the local identity provider on plain http. The session cookie is Secure (so `__Host-session`) and
+must survive the round trip to the provider and back; the page's static files come from nginx with their version.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from tests.web.test_browser import browser, log_in, place_order  # noqa: F401  (browser: the fixture)
+from tests.browser import log_in
+from tests.web.test_browser import browser, place_order  # noqa: F401  (browser: the fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -33,8 +34,9 @@ def test_a_customer_logs_in_orders_and_sees_the_history_through_the_edge(browser
         page.goto(edge.url + "/")
         log_in(page, edge.url, "auth0|demo-verified")
         assert "Welcome, Vera Verified!" in page.locator(".flashes").inner_text()
-        session = next(c for c in context.cookies() if c["name"] == "session")
-        assert session["secure"] and session["httpOnly"]
+        session = next(c for c in context.cookies() if c["name"] == "__Host-session")
+        assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Lax"
+        assert session["path"] == "/" and session["domain"] == "127.0.0.1"  # host-only: no Domain attribute
 
         place_order(page, "Hawaiian", "medium", 2, "$34.00")  # the live total: static/order.js, from nginx
         assert "Order placed: 2 × Hawaiian (medium), $34.00." in page.locator(".flashes").inner_text()

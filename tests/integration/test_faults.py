@@ -46,9 +46,9 @@ CONNECT_TIMEOUT, READ_TIMEOUT, ATTEMPTS, AUTH0_HTTP_TIMEOUT = 0.5, 1.0, 2, 1.0
 DYNAMODB_BOUND = ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + sum(2**i for i in range(ATTEMPTS - 1))
 SLACK = 1.5  # HTTP, JSON and scheduling on a busy 2-core machine
 # Its own table: moto copies a whole table for every transaction, so a small one keeps the emulator fast.
-FAULT_TABLE = "Pizza42-Orders-faults"
+FAULT_TABLE, FAULT_SESSIONS_TABLE = "Pizza42-Orders-faults", "Pizza42-Sessions-faults"
 FAULT_ENV = {
-    "DYNAMODB_TABLE_NAME": FAULT_TABLE,
+    "DYNAMODB_TABLE_NAME": FAULT_TABLE, "DYNAMODB_SESSIONS_TABLE_NAME": FAULT_SESSIONS_TABLE,
     "DYNAMODB_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT), "DYNAMODB_READ_TIMEOUT": str(READ_TIMEOUT),
     "DYNAMODB_MAX_ATTEMPTS": str(ATTEMPTS), "AUTH0_HTTP_TIMEOUT": str(AUTH0_HTTP_TIMEOUT),
 }
@@ -70,14 +70,15 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(run_dir, moto, signing_key):
-    """A gunicorn for fault injection (short DynamoDB timeouts, its own table), started like the main one."""
+    """A gunicorn for fault injection (short DynamoDB timeouts, its own tables), started like the main one."""
     proxy = DynamoProxy(moto.url)
     issuer = RestartableIssuer(signing_key.jwks)
     server = None
     try:
         env = base_environment(run_dir, issuer=issuer.issuer, dynamodb=proxy.url, **FAULT_ENV)
         created = run_flask(env, "create-table")
-        assert created.returncode == 0 and created.stdout.strip() == f"created table {FAULT_TABLE}", created.stderr
+        assert created.returncode == 0, created.stderr
+        assert created.stdout.splitlines() == [f"created table {FAULT_TABLE}", f"created table {FAULT_SESSIONS_TABLE}"]
         server = Gunicorn(run_dir / "faults", env, name="faults")
         server.wait_ready()
         yield Stack(server, proxy, issuer, signing_key)

@@ -20,6 +20,7 @@ from tests.integration.harness import (
     JWT_PATTERN,
     PRICES,
     SECRET_KEY,
+    SESSIONS_TABLE,
     TABLE,
     new_customer,
     post_order,
@@ -31,16 +32,20 @@ from tests.integration.harness import (
 pytestmark = pytest.mark.slow
 
 
-def test_create_table_creates_the_table_once_and_is_then_a_no_op(create_table_runs, dynamodb):
+def test_create_table_creates_the_tables_once_and_is_then_a_no_op(create_table_runs, dynamodb):
     first, second = create_table_runs
-    assert first.stdout.strip() == f"created table {TABLE}"
-    assert second.stdout.strip() == f"table {TABLE} already exists"
+    assert first.stdout.splitlines() == [f"created table {TABLE}", f"created table {SESSIONS_TABLE}"]
+    assert second.stdout.splitlines() == [f"table {TABLE} already exists", f"table {SESSIONS_TABLE} already exists"]
     table = dynamodb.describe_table(TableName=TABLE)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]} == {("user_id", "HASH"),
                                                                                  ("order_id", "RANGE")}
-    ttl = dynamodb.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
-    assert ttl["TimeToLiveStatus"] == "ENABLED"
+    sessions = dynamodb.describe_table(TableName=SESSIONS_TABLE)["Table"]
+    assert sessions["KeySchema"] == [{"AttributeName": "id_hash", "KeyType": "HASH"}]
+    assert [index["IndexName"] for index in sessions["GlobalSecondaryIndexes"]] == ["by-customer"]
+    for name in (TABLE, SESSIONS_TABLE):
+        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
 
 
 def _put_legacy_order(dynamodb, user_id: str, millis: int, pizza: str, size: str, total: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
 import threading
@@ -9,8 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+import boto3
 import pytest
 import requests
+from flask.json.tag import TaggedJSONSerializer
 from werkzeug.serving import make_server
 
 from pizza42.config import Settings, load_settings
@@ -20,6 +23,7 @@ from pizza42.sandbox import WEB_CLIENT_ID, identity_provider
 VERIFIED = "auth0|demo-verified"
 UNVERIFIED = "auth0|demo-unverified"
 TABLE = "Pizza42-Orders"
+SESSIONS_TABLE = "Pizza42-Sessions"
 
 
 def web_settings(issuer: str, **env: str) -> Settings:
@@ -132,8 +136,29 @@ def auth(client) -> AuthActions:
     return AuthActions(client)
 
 
+def session_id_of(app, client) -> str | None:
+    """The session id the browser's cookie carries (None without a cookie or with a bad signature)."""
+    cookie = client.get_cookie(app.session_interface.get_cookie_name(app))
+    return app.session_interface.session_id(app, cookie.value) if cookie else None
+
+
+def session_item(dynamodb, session_id: str) -> dict | None:
+    """The stored item of a session, straight from the table (keyed by the id's SHA-256, as the store does)."""
+    key = {"id_hash": {"S": hashlib.sha256(session_id.encode()).hexdigest()}}
+    return dynamodb.get_item(TableName=SESSIONS_TABLE, Key=key, ConsistentRead=True).get("Item")
+
+
+def session_items(dynamodb) -> list[dict]:
+    """Every item in the sessions table."""
+    return dynamodb.scan(TableName=SESSIONS_TABLE)["Items"]
+
+
 def read_session(app, client) -> tuple[dict, str]:
-    """The decoded session cookie and its raw value."""
-    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
-    assert cookie is not None, "no session cookie"
-    return app.session_interface.get_signing_serializer(app).loads(cookie.value), cookie.value
+    """The browser's session as stored on the server (decoded; {} if there is none) and its raw payload."""
+    session_id = session_id_of(app, client)
+    assert session_id is not None, "no session cookie"
+    # A client of our own (moto's mock serves every client in the process): the app's counters stay untouched.
+    item = session_item(boto3.client("dynamodb", region_name="us-east-1"), session_id)
+    if item is None:
+        return {}, ""
+    return TaggedJSONSerializer().loads(item["payload"]["S"]), item["payload"]["S"]

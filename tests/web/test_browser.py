@@ -6,7 +6,6 @@ is not allowed to reach anything but loopback.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,43 +13,20 @@ from pathlib import Path
 import pytest
 
 from pizza42 import create_app
+from tests.browser import DESKTOP, PHONE, chromium, log_in, log_out, loopback_context
 from tests.dynamo_helpers import CountingClient
 from tests.web.conftest import serve_wsgi, web_settings
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.browser
-
-
-def _require_chromium() -> None:
-    missing = None
-    if not Path(CHROMIUM).exists():
-        missing = f"{CHROMIUM} not found: `apt-get install chromium` enables the browser tests"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "playwright is not installed: `pip install -r requirements-dev.txt` enables the browser tests"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(missing + " (CI is set: browser tests must run)")
-        pytest.skip(missing)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """One headless chromium for the module."""
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 class _LateApp:
@@ -75,8 +51,7 @@ def live_app(provider, dynamodb) -> Iterator[str]:
 @pytest.fixture
 def page(browser, live_app) -> Iterator[object]:
     """A fresh browser context (no cookies) that may only talk to loopback; fails on CSP or JS errors."""
-    context = browser.new_context(viewport=DESKTOP)
-    context.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    context = loopback_context(browser)
     page = context.new_page()
     page.set_default_timeout(10_000)
     errors: list[str] = []
@@ -95,14 +70,6 @@ def screenshot(page, name: str) -> None:
     page.set_viewport_size(PHONE)
     page.screenshot(path=ARTIFACTS / f"{name}-phone.png", full_page=True)
     page.set_viewport_size(DESKTOP)
-
-
-def log_in(page, base_url: str, sub: str) -> None:
-    """Click "Log in", then the demo user's button on the provider's page."""
-    page.goto(base_url + "/")
-    page.get_by_role("link", name="Log in", exact=True).first.click()
-    page.get_by_role("button", name=sub, exact=True).click()
-    page.wait_for_url(base_url + "/")
 
 
 def place_order(page, pizza: str, size: str, quantity: int, expected_total: str) -> None:
@@ -145,9 +112,7 @@ def test_verified_customer_orders_twice_sees_history_profile_and_charts_then_log
     assert "verified@pizza42.test" in page.locator(".claims").first.inner_text()
     screenshot(page, "account")
 
-    page.get_by_role("button", name="Log out").click()
-    page.get_by_role("button", name="End session").click()  # the provider's end-session page
-    page.wait_for_url(live_app + "/")
+    log_out(page, live_app)
     assert page.get_by_role("link", name="Log in with Google").is_visible()
     page.goto(live_app + "/orders")
     assert "/oauth2/authorize" in page.url  # logged out: the history needs a login again
@@ -166,8 +131,7 @@ def test_unverified_customer_is_refused_ordering(page, live_app):
 
 def test_error_page_and_javascript_free_ordering(browser, live_app):
     """The 404 page is styled; with JavaScript off the form still orders (server-side total)."""
-    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
-    context.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    context = loopback_context(browser, java_script_enabled=False)
     page = context.new_page()
     page.goto(live_app + "/no-such-page")
     assert page.get_by_role("heading", name="Page not found").is_visible()
@@ -233,8 +197,7 @@ def test_receipt_print_view_order_again_and_honest_labels(page, live_app):
 
 def test_receipt_and_order_again_without_javascript(browser, live_app):
     """Links and a server-side prefilled form: nothing needs JavaScript (the print button just stays hidden)."""
-    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
-    context.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+    context = loopback_context(browser, java_script_enabled=False)
     page = context.new_page()
     log_in(page, live_app, "auth0|demo-verified")
     page.get_by_label("Pizza", exact=True).select_option("Hawaiian")

@@ -5,17 +5,15 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from pizza42 import create_app
 from pizza42.orders import service
+from tests.dynamo_helpers import FaultyClient
 from tests.web.conftest import (
     UNVERIFIED,
     VERIFIED,
     AuthActions,
-    closed_port,
     form_fields,
     table_items,
     web_settings,
@@ -93,9 +91,9 @@ def test_unverified_customer_cannot_order_even_with_a_forged_post(client, auth, 
 
 
 def test_visitor_cannot_post_an_order(client, dynamodb):
-    """No session, no CSRF token: refused, nothing written."""
+    """No session: sent to log in (before any CSRF check), nothing written."""
     response = client.post("/", data={"pizza": "Margherita", "size": "medium", "quantity": "1"})
-    assert response.status_code == 400
+    assert response.status_code == 302 and response.headers["Location"] == "/login?next=/"
     assert table_items(dynamodb) == []
 
 
@@ -130,16 +128,18 @@ def test_submitting_the_same_form_twice_places_one_order(client, auth, store):
     assert "That order was already placed" in client.get("/orders").get_data(as_text=True)
 
 
-def test_storage_down_while_ordering_is_a_503_page(provider):
-    """DynamoDB unreachable → a friendly 503 with Retry-After, never a 500."""
-    dead = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{closed_port()}",
-                        config=Config(connect_timeout=0.2, read_timeout=0.2, retries={"max_attempts": 1}))
-    app = create_app(web_settings(provider), dynamodb_client=dead)
+def test_storage_down_while_ordering_is_a_503_page(provider, dynamodb):
+    """DynamoDB unreachable → a friendly 503 with Retry-After, never a 500 (the session's own failure modes:
+    test_session_cost.py)."""
+    faulty = FaultyClient(dynamodb)
+    app = create_app(web_settings(provider), dynamodb_client=faulty)
     app.config["TESTING"] = True
     client = app.test_client()
     auth = AuthActions(client)
     auth.login(VERIFIED)
-    response = auth.place_order()
+    fields = form_fields(client.get("/").get_data(as_text=True))
+    faulty.down = True
+    response = client.post("/", data={**fields, "pizza": "Margherita", "size": "medium", "quantity": "2"})
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert "try again" in response.get_data(as_text=True)
     assert client.get("/orders").status_code == 503

@@ -164,9 +164,18 @@ def test_account_page_shows_the_verified_claims_readably(client, auth, provider)
     assert claims["Verified at"] == claims["Logged in"] == when(DEMO_LOGIN_TIME)
     assert claims["Login method"] == "database" and claims["Connection"] == "Username-Password-Authentication"
     assert claims["Account created"] == "15 Jan 2026" and "Customer since" not in claims
-    assert provider in claims["Issuer"] and "UTC" in claims["Session expires"]
+    assert provider in claims["Issuer"] and "UTC" in claims["Token expires"]
     assert "{&#34;" not in page and '{"' not in page
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_account_page_says_how_long_the_session_lasts_and_offers_to_end_them_all(client, auth):
+    """The server's idle timeout and absolute lifetime, and "Log out everywhere" (a CSRF-protected POST)."""
+    auth.login(VERIFIED)
+    page = client.get("/account").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "ends after 30 minutes without activity, and at the latest 8 hours after you logged in (" in text
+    assert re.search(r'<form method="post" action="/logout/everywhere">\s*<input[^>]+name="csrf_token"', page)
 
 
 def test_not_found_is_a_styled_page(client):

@@ -11,7 +11,7 @@ import pytest
 from pizza42.orders import service
 from pizza42.orders.service import Customer
 from tests.dynamo_helpers import CountingClient, put_legacy_order
-from tests.web.conftest import UNVERIFIED, VERIFIED, csp_violations, form_fields, table_items
+from tests.web.conftest import TABLE, UNVERIFIED, VERIFIED, csp_violations, form_fields, table_items
 
 OTHER = "auth0|someone-else"
 
@@ -92,10 +92,10 @@ def test_another_customers_order_is_not_found(client, auth, store):
 ])
 def test_a_malformed_order_id_is_not_found_without_asking_dynamodb(client, auth, app_dynamodb, order_id):
     auth.login(VERIFIED)
-    before = app_dynamodb.total
+    before = app_dynamodb.tables[TABLE]
     response = client.get(f"/orders/{order_id}")
     assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
-    assert app_dynamodb.total == before
+    assert app_dynamodb.tables[TABLE] == before  # only the session was read
 
 
 def test_an_unknown_order_of_the_right_shape_is_not_found(client, auth, store):
