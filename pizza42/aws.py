@@ -1,7 +1,7 @@
 """The DynamoDB client: built once per process (after gunicorn forks), never at import.
 
 A stock boto3 client with standard retries and tight timeouts, wrapped so that the hot calls
-(Query, GetItem, TransactWriteItems) take the lean path of dynamodb_direct.py.
+(Query, GetItem, TransactWriteItems) take the lean path of pizza42/dynamodb/direct.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from botocore.parsers import JSONParser, ResponseParserFactory
 from botocore.utils import get_environ_proxies
 
 from pizza42.config import Settings
-from pizza42.dynamodb_direct import DirectDynamoDBClient
+from pizza42.dynamodb.direct import DirectDynamoDBClient
 
 # DynamoDB's item shapes. The app reads items in their wire form ({"S": "..."}, {"N": "16.00"}),
 # which is what botocore returns for them anyway, so walking each attribute through botocore's

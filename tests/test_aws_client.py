@@ -1,6 +1,6 @@
 """The app's boto3 client (its lean parser) reads exactly what a stock boto3 client reads, only cheaper.
 
-The direct path for the hot calls is compared with a stock client in test_dynamodb_direct.py.
+The direct path for the hot calls is compared with a stock client in test_direct.py.
 """
 
 import boto3

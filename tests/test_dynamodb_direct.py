@@ -19,8 +19,8 @@ from moto.server import ThreadedMotoServer
 
 from pizza42.aws import make_boto3_client, make_dynamodb_client
 from pizza42.config import load_settings
-from pizza42.dynamodb_direct import DirectDynamoDBClient
-from pizza42.dynamodb_wire import SigV4Signer
+from pizza42.dynamodb.direct import DirectDynamoDBClient
+from pizza42.dynamodb.wire import SigV4Signer
 from pizza42.orders.errors import IdempotencyKeyReused
 from pizza42.orders.model import validate_order_request
 from pizza42.orders.store import OrderStore

@@ -22,10 +22,10 @@ from botocore.exceptions import (
     SSLError,
 )
 
-import pizza42.dynamodb_wire
+import pizza42.dynamodb.wire
 from pizza42.aws import make_boto3_client, make_dynamodb_client
 from pizza42.config import load_settings
-from pizza42.dynamodb_direct import DirectDynamoDBClient
+from pizza42.dynamodb.direct import DirectDynamoDBClient
 from pizza42.orders.errors import StorageUnavailable
 from pizza42.orders.store import OrderStore
 from tests.certs import write_self_signed_cert
@@ -119,7 +119,7 @@ def test_a_connect_timeout_is_botocores_connect_timeout(sleeps, monkeypatch, end
     def never_connects(*args, **kwargs):
         raise TimeoutError("timed out")
 
-    monkeypatch.setattr(pizza42.dynamodb_wire.socket, "create_connection", never_connects)
+    monkeypatch.setattr(pizza42.dynamodb.wire.socket, "create_connection", never_connects)
     with pytest.raises(ConnectTimeoutError):
         make_dynamodb_client(_settings(endpoint().url)).query(**QUERY)
     assert len(sleeps) == 2

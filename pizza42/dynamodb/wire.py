@@ -1,4 +1,4 @@
-"""The wire under dynamodb_direct.py: one keep-alive HTTP connection, and SigV4 with a cached signing key.
+"""The wire under direct.py: one keep-alive HTTP connection, and SigV4 with a cached signing key.
 
 Both exist only because botocore's general machinery costs more than the call it makes; each mirrors
 what botocore does, and tests/test_dynamodb_direct*.py check it against botocore (the signature against

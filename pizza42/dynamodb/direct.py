@@ -5,16 +5,16 @@ endpoint rules, serialiser, parser and urllib3. DynamoDB's JSON protocol is smal
 directly: the request body is the call's parameters as JSON and a success is JSON. This client does
 only that part itself, and reuses botocore for everything that decides correctness:
   - credentials: the session's provider chain (e.g. the instance role via IMDS, refreshed in time);
-  - signing: SigV4 exactly as botocore's SigV4Auth computes it (dynamodb_wire.py, checked against it),
+  - signing: SigV4 exactly as botocore's SigV4Auth computes it (wire.py, checked against it),
     with the signing key derived once a day instead of on every call;
   - retries: botocore's standard-mode policy objects (which answers and errors are retried, backoff
     with jitter, the retry quota, DynamoDB's CRC32 check), fed as botocore's endpoint feeds them;
   - errors: botocore's parser and the client's exception classes, so callers catch the same
     ClientError (`TransactionCanceledException` with its `CancellationReasons`, ...) as before;
   - every other operation, and the rest of the client's interface: the stock boto3 client it wraps.
-tests/test_dynamodb_direct.py proves it equal to the stock client on moto, and covers refused
+tests/test_direct.py proves it equal to the stock client on moto, and covers refused
 connections, timeouts, 5xx and throttling answers, dropped keep-alive connections and credentials
-that must be refreshed. The connection and the signer are in dynamodb_wire.py.
+that must be refreshed. The connection and the signer are in wire.py.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from botocore.exceptions import HTTPClientError, NoCredentialsError
 from botocore.parsers import create_parser
 from botocore.retries import quota, standard
 
-from pizza42.dynamodb_wire import KeepAliveConnection, SigV4Signer, WireResponse
+from pizza42.dynamodb.wire import KeepAliveConnection, SigV4Signer, WireResponse
 
 _TARGET_PREFIX = "DynamoDB_20120810."
 _CONTENT_TYPE = "application/x-amz-json-1.0"
