@@ -30,10 +30,19 @@ REQUEST_ID_KEY = "pizza42.request_id"  # where RequestLog leaves the request id 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and structured fields."""
 
+    _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text (lines come in bursts)
+
+    def _time(self, created: float) -> str:
+        second = int(created)
+        cached = self._second
+        if cached[0] != second:
+            cached = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{cached[1]}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         """Render the record as JSON (exceptions as their type only: no tracebacks in the logs)."""
         line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
