@@ -70,12 +70,16 @@ _port = _env_number("PORT", 8000, maximum=65535)
 bind = [a.strip() for a in os.environ.get("BIND", f"0.0.0.0:{_port}").split(",") if a.strip()]
 
 # --- Workers ---------------------------------------------------------------------------------
-# Requests mostly wait on DynamoDB and, rarely, the JWKS endpoint, so each process runs several
-# threads; a couple of processes per core use the CPUs for JSON and token verification. Eight
-# threads, not four: when DynamoDB hangs, requests hold their threads for the whole timeout, and
-# with four the load balancer's /api/health probes queued behind them for up to 8.6 s (measured),
-# past an ALB's 5 s health-check timeout — every instance would be marked down at once.
-workers = _env_number("WEB_CONCURRENCY", max(2, 2 * _cpu_count()))
+# The rule: one process per core (at least two, so a recycle or a crash never leaves none), eight
+# threads each. Measured on 2 cores, GET /api/orders under wrk -c8, CPU per request against one
+# process per core with four threads, in the same run (bench/RESULTS.md, issue 9):
+#   more processes than cores cost more:  3 x 4 +36%, 3 x 8 +39%  (fewer: 1 x 4 +26% and -39% req/s)
+#   eight threads instead of four:        2 x 8 +21%
+# The threads are there for failure, not speed: requests mostly wait on DynamoDB, and when it hangs
+# each holds its thread for the whole timeout (12 s); with four, the load balancer's /api/health
+# probes queued behind them for up to 8.6 s (measured), past an ALB's 5 s health-check timeout —
+# every instance would be marked down at once. Eight keep the probes answered.
+workers = _env_number("WEB_CONCURRENCY", max(2, _cpu_count()))
 threads = _env_number("GUNICORN_THREADS", 8)
 worker_class = "gthread"
 
@@ -133,13 +137,11 @@ limit_request_field_size = 8190
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # --- Logging (stdout/stderr: journald or the platform collects them) -------------------------
-accesslog = "-"
+# No access log from gunicorn: the app writes one JSON access line per request (pizza42.access:
+# method, path without its query string, status, duration, the client address as believed behind the
+# proxy, request id), and a second line for the same request cost ~6% of a request's CPU.
+accesslog = None
 errorlog = "-"
-# The path without its query string (%(U)s, not %(r)s): the login callback's query carries the
-# authorization code and API queries carry cursors. No request headers beyond the user agent:
-# never the Authorization header, cookies or the referrer (which holds full URLs). The response's
-# X-Request-ID ties this line to the app's JSON log lines for the same request.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" rid=%({x-request-id}o)s'
 
 # --- TLS (optional: usually terminated at the ALB or a proxy) --------------------------------
 _tls = _tls_files()

@@ -1,13 +1,20 @@
-"""The boto3 DynamoDB client: built once per process (after gunicorn forks), never at import."""
+"""The DynamoDB client: built once per process (after gunicorn forks), never at import.
+
+A stock boto3 client with standard retries and tight timeouts, wrapped so that the hot calls
+(Query, GetItem, TransactWriteItems) take the lean path of pizza42/dynamodb/direct.py.
+"""
 
 from __future__ import annotations
 
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.httpsession import get_cert_path
 from botocore.parsers import JSONParser, ResponseParserFactory
+from botocore.utils import get_environ_proxies
 
 from pizza42.config import Settings
+from pizza42.dynamodb.direct import DirectDynamoDBClient
 
 # DynamoDB's item shapes. The app reads items in their wire form ({"S": "..."}, {"N": "16.00"}),
 # which is what botocore returns for them anyway, so walking each attribute through botocore's
@@ -36,17 +43,34 @@ class _WireItemsParserFactory(ResponseParserFactory):
 
 
 def make_dynamodb_client(settings: Settings, *, max_pool_connections: int = 16) -> object:
-    """A low-level DynamoDB client with standard retries and timeouts well below gunicorn's."""
+    """The app's DynamoDB client: standard retries, timeouts well below gunicorn's, hot calls sent directly."""
+    core = botocore.session.get_session()
+    stock = make_boto3_client(settings, core, max_pool_connections=max_pool_connections)
+    if get_environ_proxies(stock.meta.endpoint_url):
+        return stock  # the direct path speaks to the endpoint itself; through a proxy, botocore does it all
+    # The TLS trust botocore resolved for this client (AWS_CA_BUNDLE, REQUESTS_CA_BUNDLE or its bundle).
+    verify = stock._endpoint.http_session._verify
+    return DirectDynamoDBClient(
+        stock, core.get_credentials(), connect_timeout=settings.dynamodb_connect_timeout,
+        read_timeout=settings.dynamodb_read_timeout, max_attempts=settings.dynamodb_max_attempts,
+        ca_bundle=get_cert_path(verify) if verify is not False else None)
+
+
+def make_boto3_client(settings: Settings, core: botocore.session.Session | None = None, *,
+                      max_pool_connections: int = 16) -> object:
+    """A stock low-level boto3 DynamoDB client: standard retries, timeouts well below gunicorn's, lean parser."""
+    core = core or botocore.session.get_session()
     config = Config(
         region_name=settings.aws_region,
         connect_timeout=settings.dynamodb_connect_timeout,
         read_timeout=settings.dynamodb_read_timeout,
         # boto3's own retry mode: throttling and transient errors, exponential backoff with jitter.
-        retries={"mode": "standard", "max_attempts": settings.dynamodb_max_attempts},
+        # total_max_attempts counts the first try; Config's "max_attempts" would count retries only
+        # (3 meant 4 tries, past the budget gunicorn.conf.py checks).
+        retries={"mode": "standard", "total_max_attempts": settings.dynamodb_max_attempts},
         max_pool_connections=max_pool_connections,
         tcp_keepalive=True,
     )
-    core = botocore.session.get_session()
     core.register_component("response_parser_factory", _WireItemsParserFactory())
     session = boto3.session.Session(botocore_session=core)
     return session.client("dynamodb", endpoint_url=settings.dynamodb_endpoint_url, config=config)

@@ -30,9 +30,18 @@ class TrustedProxyFix:
         self.fixed = ProxyFix(app, x_for=1, x_proto=1, x_host=0, x_port=0, x_prefix=0)
         self.trust_all = "*" in allow
         self.networks = tuple(ipaddress.ip_network(entry) for entry in allow if entry != "*")
+        self._verdicts: dict[str, bool] = {}  # peer address -> trusted, parsed once per address
 
     def peer_is_trusted(self, peer: str) -> bool:
         """Whether this peer address may tell us the client's address and scheme."""
+        known = self._verdicts.get(peer)
+        if known is None:
+            known = self._verdicts[peer] = self._judge(peer)
+            if len(self._verdicts) > 4096:  # peers are a few proxies (or, without one, clients): stay bounded
+                self._verdicts.clear()
+        return known
+
+    def _judge(self, peer: str) -> bool:
         if self.trust_all:
             return True
         try:

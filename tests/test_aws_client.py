@@ -1,10 +1,13 @@
-"""The app's DynamoDB client reads exactly what a stock boto3 client reads, only cheaper."""
+"""The app's boto3 client (its lean parser) reads exactly what a stock boto3 client reads, only cheaper.
+
+The direct path for the hot calls is compared with a stock client in test_direct.py.
+"""
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from pizza42.aws import make_dynamodb_client
+from pizza42.aws import make_boto3_client
 from pizza42.config import load_settings
 from pizza42.orders.model import validate_order_request
 from pizza42.orders.store import OrderStore
@@ -21,7 +24,7 @@ def clients():
         OrderStore(stock, TABLE).create_table()
         settings = load_settings({"SECRET_KEY": "x" * 20, "AUTH0_ISSUER": "https://tenant.test/",
                                   "AUTH0_CLIENT_ID": "a", "AUTH0_CLIENT_SECRET": "b"})
-        yield stock, make_dynamodb_client(settings)
+        yield stock, make_boto3_client(settings)
 
 
 def _query(client, **extra):

@@ -262,3 +262,20 @@ def test_an_unreachable_dynamodb_is_storage_unavailable():
         store.place(USER, None, request())
     with pytest.raises(StorageUnavailable):
         store.page(USER, 10)
+
+
+def test_each_order_transaction_carries_its_order_id_as_the_idempotency_token(dynamodb):
+    sent = []
+
+    class Recording(CountingClient):
+        def transact_write_items(self, **params):
+            sent.append(params)
+            return dynamodb.transact_write_items(**params)
+
+    store = OrderStore(Recording(dynamodb), TABLE)
+    first, _ = store.place(USER, None, request())
+    second, _ = store.place(USER, None, request(), "key-1")
+    tokens = [params["ClientRequestToken"] for params in sent]
+    # One token per transaction (so DynamoDB runs a retried one once), unique, within DynamoDB's 36 characters.
+    assert tokens[-2:] == [first.order_id, second.order_id] and len(set(tokens)) == len(tokens)
+    assert all(1 <= len(token) <= 36 for token in tokens)

@@ -31,4 +31,6 @@ def document_response() -> Response:
     """The document as an HTTP response (the same bytes every time; clients may cache it)."""
     response = current_app.response_class(_document_bytes(), mimetype="application/json")
     response.headers["Cache-Control"] = "public, max-age=3600"
+    # Shared caches keep one copy per Origin: CORS headers are only on answers to cross-origin requests.
+    response.headers["Vary"] = "Origin"
     return response

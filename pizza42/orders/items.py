@@ -20,6 +20,8 @@ from pizza42.orders.profile import Summary
 SUMMARY_KEY = "~profile"
 IDEMPOTENCY_PREFIX = "#idem#"
 ORDERS_FROM = PREFIX  # lowest possible order sort key
+_ABSENT: dict = {}  # stands for a missing attribute (never written to)
+_ZERO = Decimal("0")
 _ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")  # exactly what now_iso() writes
 
 
@@ -76,19 +78,19 @@ def order_from_item(item: dict) -> Order:
     order_id = item["order_id"]["S"]
     quantity_attr = item.get("quantity")
     quantity = int(quantity_attr["N"]) if quantity_attr and "N" in quantity_attr else 1
-    total = _decimal(item.get("total")) or Decimal("0")
+    total = _decimal(item.get("total")) or _ZERO
     unit_price = _decimal(item.get("unit_price")) or total / quantity
     return Order(
         user_id=item["user_id"]["S"],
         order_id=order_id,
-        pizza=item.get("pizza", {}).get("S", "Unknown"),
-        size=item.get("size", {}).get("S", "unknown"),
+        pizza=item.get("pizza", _ABSENT).get("S", "Unknown"),
+        size=item.get("size", _ABSENT).get("S", "unknown"),
         quantity=quantity,
         unit_price=unit_price,
         total=total,
-        created_at=_created_at(item.get("created_at", {}).get("S"), order_id),
-        user_email=item.get("user_email", {}).get("S"),
-        status=item.get("status", {}).get("S", STATUS_CONFIRMED),
+        created_at=_created_at(item.get("created_at", _ABSENT).get("S"), order_id),
+        user_email=item.get("user_email", _ABSENT).get("S"),
+        status=item.get("status", _ABSENT).get("S", STATUS_CONFIRMED),
     )
 
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from pizza42 import menu
 from pizza42.orders.errors import InvalidOrder
@@ -29,9 +30,13 @@ class OrderRequest:
         return f"{self.pizza}|{self.size}|{self.quantity}|{self.total}"
 
 
-@dataclass(frozen=True)
-class Order:
-    """A stored order, as read back from DynamoDB (new or legacy)."""
+class Order(NamedTuple):
+    """A stored order, as read back from DynamoDB (new or legacy); immutable.
+
+    A NamedTuple rather than a frozen dataclass: a page reads ten or more of these per request, and a
+    frozen dataclass's __init__ (one object.__setattr__ per field) cost a fifth of a history page's
+    domain code.
+    """
 
     user_id: str
     order_id: str
@@ -66,7 +71,7 @@ def money(amount: Decimal) -> float:
 def now_iso(moment: datetime | None = None) -> str:
     """Server time as ISO 8601 UTC with millisecond precision and a `Z`."""
     moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _string_field(payload: dict, name: str) -> str:

@@ -6,7 +6,6 @@ import hashlib
 import logging
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -138,8 +137,10 @@ class OrderStore:
                 "ConditionExpression": "attribute_not_exists(order_id) OR expires_at < :now",
                 "ExpressionAttributeValues": {":now": {"N": str(now)}},
             }})
-        # The same token on the SDK's own retries makes DynamoDB run the transaction once.
-        return {"TransactItems": transaction, "ClientRequestToken": str(uuid.uuid4())}
+        # The same token on the client's own retries makes DynamoDB run the transaction once. The order id
+        # is that token: unique to this transaction (a new attempt of place() makes a new id), and at 30
+        # characters within the token's 36.
+        return {"TransactItems": transaction, "ClientRequestToken": order.order_id}
 
     def _replay(self, user_id: str, idem_key: str, request: OrderRequest) -> Order:
         record = self._call("get_item", Key=layout.key(user_id, idem_key), ConsistentRead=True).get("Item")

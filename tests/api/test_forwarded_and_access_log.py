@@ -40,7 +40,7 @@ def test_one_access_line_per_request_with_what_an_operator_needs_and_nothing_sen
     assert (line["method"], line["path"], line["status"]) == ("GET", "/api/orders", 400)
     assert line["request_id"] == "rid-access-1" and line["client_ip"] == "127.0.0.1"
     assert isinstance(line["duration_ms"], float) and 0 <= line["duration_ms"] < 10_000
-    assert line["message"] == "GET /api/orders 400"
+    assert line["message"] == "GET /api/orders 400 rid=rid-access-1"
     text = json.dumps(line)
     for secret in ("limit=", "c2VjcmV0", "secret-cookie-value", headers["Authorization"].split()[1][:20],
                    "alice@example.com"):

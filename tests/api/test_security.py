@@ -27,6 +27,21 @@ def test_every_response_carries_the_security_headers(client, path):
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
 
 
+def test_our_security_headers_win_but_a_view_may_set_its_own_csp(app, client):
+    @app.get("/own-policy")
+    def own_policy():
+        return "x", 200, {"Content-Security-Policy": "default-src 'none'", "X-Frame-Options": "SAMEORIGIN"}
+
+    response = client.get("/own-policy")
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers.getlist("X-Frame-Options") == ["DENY"]
+
+
+def test_static_files_carry_the_security_headers_too(client):
+    response = client.get("/static/style.css")
+    assert response.status_code == 200 and response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_hsts_is_sent_over_https_only(client):
     assert "Strict-Transport-Security" not in client.get("/api/health").headers
     secure = client.get("/api/health", base_url="https://shop.pizza42.test")
@@ -41,6 +56,27 @@ def test_cors_preflight_from_the_spa_allows_the_api_headers(client):
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed and "idempotency-key" in allowed
     assert "Access-Control-Allow-Credentials" not in response.headers
+
+
+def test_a_cross_origin_call_from_the_spa_can_read_the_answer_and_its_errors(client, auth):
+    for headers, status in (({**auth(), "Origin": SPA}, 200), ({"Origin": SPA}, 401)):
+        response = client.get("/api/orders", headers=headers)
+        assert response.status_code == status
+        assert response.headers["Access-Control-Allow-Origin"] == SPA
+        assert "Location" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_a_call_without_an_origin_is_not_a_cors_request_and_gets_no_cors_headers(client, auth):
+    response = client.get("/api/orders", headers=auth())
+    assert response.status_code == 200
+    assert not [name for name in response.headers.keys() if name.startswith("Access-Control-")]
+
+
+def test_the_cacheable_openapi_document_varies_by_origin(client):
+    plain, cross = client.get("/api/openapi.json"), client.get("/api/openapi.json", headers={"Origin": SPA})
+    assert "Origin" in plain.headers["Vary"] and "Origin" in cross.headers["Vary"]
+    assert "Access-Control-Allow-Origin" not in plain.headers
+    assert cross.headers["Access-Control-Allow-Origin"] == SPA
 
 
 def test_cors_refuses_other_origins(client):

@@ -1,6 +1,7 @@
 """What the order store and the session store share: one way to call DynamoDB and fail, one way to create a table.
 
-No boto3 client is made here (see aws.py): the stores pass in the process's one client.
+No boto3 client is made here (see aws.py): the stores pass in the process's one client. The package also
+holds the direct path for the hot calls that client takes (direct.py, over wire.py).
 """
 
 from __future__ import annotations
