@@ -129,9 +129,22 @@ def _sessions(dynamodb: object) -> SessionStore:
     return SessionStore(dynamodb, SESSIONS_TABLE, idle_seconds=30 * 60, lifetime_seconds=8 * 3600)
 
 
+class _WithoutTimeToLive:
+    """A client whose UpdateTimeToLive does nothing: dynalite has no TTL, and the benchmark needs no expiry."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    def update_time_to_live(self, **_: object) -> dict:
+        return {}
+
+
 def create_sessions_table(dynamodb: object) -> None:
     """The pages' sessions table, as `flask create-table` makes it (the history page reads it once per view)."""
-    _sessions(dynamodb).create_table()
+    _sessions(_WithoutTimeToLive(dynamodb)).create_table()
 
 
 def session_cookie(dynamodb: object, secret_key: str, user_id: str) -> str:
