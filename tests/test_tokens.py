@@ -539,3 +539,102 @@ def test_can_place_orders_falls_back_to_email_verified(verifier, key, claims):
 def test_email_prefers_the_custom_claim(verifier, key, claims):
     token = key.sign(claims(**{EMAIL: "alice@pizza42.example", "email": "other@example.com"}))
     assert verifier.verify(token).email == "alice@pizza42.example"
+
+
+# --- verified tokens remembered ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def signature_checks(monkeypatch) -> list[int]:
+    """Counts the RSA signature checks the verifier makes."""
+    import pizza42.auth.tokens as tokens_module
+
+    checks: list[int] = []
+    real = tokens_module.jws.validate_compact
+
+    def counting(*args, **kwargs):
+        checks.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tokens_module.jws, "validate_compact", counting)
+    return checks
+
+
+def test_a_token_verified_once_is_not_signature_checked_again(verifier, key, claims, signature_checks):
+    token = key.sign(claims())
+    first = verifier.verify(token)
+    again = verifier.verify(token)
+    assert again.subject == first.subject == "auth0|alice"
+    assert again.claims == first.claims and again.token_type == "access"
+    assert len(signature_checks) == 1
+
+
+def test_a_remembered_token_still_expires(verifier, key, claims, clock):
+    token = key.sign(claims(exp=int(clock()) + 100))
+    verifier.verify(token)
+    clock.advance(100 + 60 + 1)  # past exp and the 60 s leeway
+    with pytest.raises(TokenError, match="expired"):
+        verifier.verify(token)
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_still_rejected(verifier, key, claims):
+    token = key.sign(claims())
+    verifier.verify(token)
+    header, _payload, signature = token.split(".")
+    forged = b64url(json.dumps({**claims(), "sub": "auth0|mallory"}).encode())
+    with pytest.raises(TokenError, match="signature"):
+        verifier.verify(f"{header}.{forged}.{signature}")
+
+
+def test_a_remembered_token_of_a_key_gone_from_the_jwks_is_rejected(verifier, key, other_key, claims, idp):
+    token = key.sign(claims())
+    verifier.verify(token)
+    idp.jwks = other_key.jwks  # the issuer rotated key-1 out; a token of the new key makes us refetch
+    verifier.verify(other_key.sign(claims()))
+    with pytest.raises(TokenError, match="unknown key"):
+        verifier.verify(token)
+
+
+def test_a_remembered_kidless_token_is_rejected_once_the_jwks_has_several_keys(
+    verifier, key, other_key, id_claims, idp
+):
+    idp.jwks = key.jwks_without_kid
+    token = key.sign(id_claims(), headers={"kid": None})
+    verifier.verify(token)
+    idp.jwks = {"keys": key.jwks["keys"] + other_key.jwks["keys"]}
+    verifier.verify(other_key.sign(id_claims()))  # unknown kid: refetch, now two keys
+    with pytest.raises(TokenError, match="key id"):
+        verifier.verify(token)
+
+
+def test_a_refetched_jwks_with_the_same_key_verifies_remembered_tokens_afresh(
+    verifier, key, other_key, claims, idp, signature_checks
+):
+    token = key.sign(claims())
+    verifier.verify(token)
+    idp.jwks = {"keys": key.jwks["keys"] + other_key.jwks["keys"]}
+    verifier.verify(other_key.sign(claims()))  # refetch: new key objects
+    assert verifier.verify(token).subject == "auth0|alice"
+    assert len(signature_checks) == 3
+
+
+def test_remembered_tokens_are_bounded(verifier, key, claims, monkeypatch, signature_checks):
+    import pizza42.auth.tokens as tokens_module
+
+    monkeypatch.setattr(tokens_module, "VERIFIED_CACHE_SIZE", 3)
+    tokens = [key.sign(claims(sub=f"auth0|c{i}")) for i in range(5)]
+    for token in tokens:
+        verifier.verify(token)
+    assert len(verifier._verified) == 3
+    verifier.verify(tokens[-1])  # still remembered
+    assert len(signature_checks) == 5
+    assert verifier.verify(tokens[0]).subject == "auth0|c0"  # forgotten first: checked again
+    assert len(signature_checks) == 6
+
+
+def test_a_rejected_token_is_not_remembered(verifier, key, claims, clock, signature_checks):
+    token = key.sign(claims(nbf=int(clock()) + 600))
+    for _ in range(2):
+        with pytest.raises(TokenError):
+            verifier.verify(token)
+    assert len(signature_checks) == 2

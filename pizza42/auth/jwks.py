@@ -118,6 +118,11 @@ class JwksCache:
         self._jwks_uri: str | None = None
         self._last_outage_attempt: float | None = None
 
+    @property
+    def current(self) -> SigningKeys | None:
+        """The keys held now (no fetch); None before the first successful fetch."""
+        return self._keys
+
     def keys_for(self, kid: str | None) -> SigningKeys | None:
         """The keys to verify a token with this `kid` (refetched first if unknown); None if there are none."""
         keys = self._keys

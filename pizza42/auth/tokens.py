@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +22,11 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from pizza42.auth.jwks import ALGORITHM, REFETCH_BURST, REFETCHES_PER_MINUTE, JwksCache
 from pizza42.claims import EMAIL, can_place_orders
+
+# Verified tokens remembered per process: an SPA sends the same access token on every call until it
+# expires, and its RSA signature check is the largest single cost of a request's token handling. Bounded
+# (least recently used go first) so that many distinct valid tokens cannot grow memory.
+VERIFIED_CACHE_SIZE = 1024
 
 # RFC 6750 §2.1: the scheme is case-insensitive, then exactly one space and a token68.
 _BEARER = re.compile(r"(?i:bearer) ([A-Za-z0-9._~+/-]+=*)")
@@ -46,6 +53,7 @@ class VerifiedToken:
     claims: dict
     token_type: str  # "access" or "id"
     subject: str
+    key_id: str | None = None  # the `kid` of the key it was verified with
 
     @property
     def email(self) -> str | None:
@@ -101,6 +109,8 @@ class TokenVerifier:
         self._jwks = JwksCache(issuer.rstrip("/") + "/.well-known/openid-configuration",
                                http_timeout=http_timeout, session=session or requests.Session(), clock=clock,
                                refetch_burst=jwks_refetch_burst, refetches_per_minute=jwks_refetches_per_minute)
+        self._verified: OrderedDict[str, tuple[RSAKey, VerifiedToken]] = OrderedDict()  # token -> its key, result
+        self._verified_lock = threading.Lock()
         # Built once. Claims: exp required, exp/nbf/iat with leeway, `iss` compared as an exact string,
         # `sub` a non-empty string, `aud` a string or a list of strings.
         self._jws_registry = jws.JWSRegistry(algorithms=[ALGORITHM], strict_check_header=False)
@@ -113,9 +123,24 @@ class TokenVerifier:
         )
 
     def verify(self, token: str) -> VerifiedToken:
-        """Check the token's signature and claims; raise TokenError or IdentityProviderUnavailable."""
+        """Check the token's signature and claims; raise TokenError or IdentityProviderUnavailable.
+
+        A token verified before is not checked again with RSA: it is the same bytes, signed by the same
+        key object, which must still be among the issuer's keys (a JWKS refetch makes new key objects,
+        so a rotation verifies afresh). Its time claims are checked on every call.
+        """
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            key, verified = remembered
+            if self._current_key(verified.key_id) is key:
+                self._check_claims(verified.claims)
+                with self._verified_lock:
+                    if token in self._verified:
+                        self._verified.move_to_end(token)
+                return verified
         signed = self._parse(token)
-        key = self._key_for(signed.headers().get("kid"))
+        kid = signed.headers().get("kid")
+        key = self._key_for(kid)
         try:
             valid = jws.validate_compact(signed, key, registry=self._jws_registry)
         except (JoseError, TypeError, ValueError):  # e.g. a malformed `crit` header
@@ -129,7 +154,13 @@ class TokenVerifier:
         if not isinstance(claims, dict):
             raise TokenError("token payload is not a JSON object")
         self._check_claims(claims)
-        return VerifiedToken(claims=claims, token_type=self._token_type(claims), subject=claims["sub"])
+        verified = VerifiedToken(claims=claims, token_type=self._token_type(claims), subject=claims["sub"],
+                                 key_id=kid)
+        with self._verified_lock:
+            self._verified[token] = (key, verified)
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return verified
 
     def _parse(self, token: str) -> jws.CompactSignature:
         if not isinstance(token, str) or token.count(".") != 2:
@@ -170,6 +201,13 @@ class TokenVerifier:
             if azp is None or (isinstance(azp, str) and azp in self._spa_client_ids):
                 return "id"
         raise TokenError("token not issued for this API")
+
+    def _current_key(self, kid: str | None) -> RSAKey | None:
+        """The key that verifies `kid` now, without fetching; None if there is none."""
+        keys = self._jwks.current
+        if keys is None:
+            return None
+        return keys.only if kid is None else keys.by_kid.get(kid)
 
     def _key_for(self, kid: str | None) -> RSAKey:
         keys = self._jwks.keys_for(kid)
