@@ -572,9 +572,12 @@ def test_a_token_verified_once_is_not_signature_checked_again(verifier, key, cla
 def test_a_remembered_token_still_expires(verifier, key, claims, clock):
     token = key.sign(claims(exp=int(clock()) + 100))
     verifier.verify(token)
-    clock.advance(100 + 60 + 1)  # past exp and the 60 s leeway
+    clock.advance(100 + 59)  # past exp, within the 60 s leeway
+    assert verifier.verify(token).subject == "auth0|alice"
+    clock.advance(1)  # exp + leeway: no longer accepted, as on a first verification
     with pytest.raises(TokenError, match="expired"):
         verifier.verify(token)
+    assert token not in verifier._verified
 
 
 def test_a_tampered_copy_of_a_remembered_token_is_still_rejected(verifier, key, claims):

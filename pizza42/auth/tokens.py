@@ -106,6 +106,7 @@ class TokenVerifier:
         self._audience = audience
         self._spa_client_ids = frozenset(spa_client_ids)
         self._clock = clock
+        self._leeway = leeway
         self._jwks = JwksCache(issuer.rstrip("/") + "/.well-known/openid-configuration",
                                http_timeout=http_timeout, session=session or requests.Session(), clock=clock,
                                refetch_burst=jwks_refetch_burst, refetches_per_minute=jwks_refetches_per_minute)
@@ -127,13 +128,17 @@ class TokenVerifier:
 
         A token verified before is not checked again with RSA: it is the same bytes, signed by the same
         key object, which must still be among the issuer's keys (a JWKS refetch makes new key objects,
-        so a rotation verifies afresh). Its time claims are checked on every call.
+        so a rotation verifies afresh). Its expiry is checked on every call.
         """
         remembered = self._verified.get(token)
         if remembered is not None:
             key, verified = remembered
             if self._current_key(verified.key_id) is key:
-                self._check_claims(verified.claims)
+                # Its claims passed at first sight; of them only `exp` can turn false as time goes on.
+                if verified.claims["exp"] <= int(self._clock()) - self._leeway:
+                    with self._verified_lock:
+                        self._verified.pop(token, None)
+                    raise TokenError("token has expired")
                 with self._verified_lock:
                     if token in self._verified:
                         self._verified.move_to_end(token)
