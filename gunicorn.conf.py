@@ -161,3 +161,17 @@ def on_starting(server: object) -> None:
         load_settings()
     except ConfigError as exc:
         raise SystemExit(f"pizza42: configuration error: {exc}") from None
+
+
+def post_worker_init(worker: object) -> None:
+    """Once the worker has built the app: move everything alive now out of the garbage collector's sight.
+
+    Imports and the app factory leave ~93,000 long-lived objects (botocore's models among them). A
+    full collection walked them all: ~70 ms with the whole worker stopped, about once every few
+    thousand requests (19 us per request on average, and that request's p99). Frozen, they are
+    never walked again; what requests allocate is collected as before.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -163,6 +163,30 @@ def test_dynamodb_timeouts_longer_than_the_grace_period_are_refused():
 # --- systemd unit and Procfile ---------------------------------------------------------------
 
 
+def test_a_worker_freezes_what_it_built_at_start_and_still_collects_request_garbage():
+    """post_worker_init hides the app's long-lived objects from the collector; new cycles still go."""
+    probe = """
+import gc, runpy, sys, weakref
+ns = runpy.run_path(sys.argv[1])
+app_state = [{"built": i} for i in range(5000)]  # what imports and the app factory leave behind
+assert gc.get_freeze_count() == 0
+ns["post_worker_init"](object())
+frozen = gc.get_freeze_count()
+class Node:
+    pass
+node = Node(); node.me = node  # a request's reference cycle
+gone = weakref.ref(node); del node
+gc.collect()
+print(frozen, len(app_state), gone() is None)
+"""
+    result = subprocess.run([sys.executable, "-c", probe, str(CONF)], env={"PATH": os.environ.get("PATH", "")},
+                            cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    frozen, kept, collected = result.stdout.split()
+    assert int(frozen) >= 5000 and kept == "5000"
+    assert collected == "True"
+
+
 def test_procfile_and_systemd_unit_start_the_same_gunicorn_command():
     command = "gunicorn --config gunicorn.conf.py wsgi:app"
     assert (ROOT / "Procfile").read_text().strip() == f"web: {command}"

@@ -121,6 +121,8 @@ class KeepAliveConnection:
         except (OSError, httptools.HttpParserError) as exc:
             self.close()
             raise HTTPClientError(error=exc) from exc
+        finally:
+            answer.parser = None  # the parser holds the answer's callbacks: no cycle left for the collector
         if not answer.keep_alive:
             self.close()
         return WireResponse(answer.status, HeadersDict(answer.headers), b"".join(answer.body))
