@@ -72,9 +72,10 @@ bind = [a.strip() for a in os.environ.get("BIND", f"0.0.0.0:{_port}").split(",")
 # --- Workers ---------------------------------------------------------------------------------
 # The rule: one process per core (at least two, so a recycle or a crash never leaves none), eight
 # threads each. Measured on 2 cores, GET /api/orders under wrk -c8, CPU per request against one
-# process per core with four threads, in the same run (bench/RESULTS.md, issue 9):
-#   more processes than cores cost more:  3 x 4 +36%, 3 x 8 +39%  (fewer: 1 x 4 +26% and -39% req/s)
-#   eight threads instead of four:        2 x 8 +21%
+# process per core with four threads, in the same run; two runs (bench/RESULTS.md, issue 9):
+#   more processes than cores cost more:  3 x 4 +36% / +40%, 3 x 8 +39% / +6%
+#   fewer cost more too:                  1 x 4 +26% / +10%, with 39% / 25% fewer req/s
+#   eight threads instead of four:        2 x 8 +21% / +2%  (within the noise of a run)
 # The threads are there for failure, not speed: requests mostly wait on DynamoDB, and when it hangs
 # each holds its thread for the whole timeout (12 s); with four, the load balancer's /api/health
 # probes queued behind them for up to 8.6 s (measured), past an ALB's 5 s health-check timeout —
