@@ -76,6 +76,10 @@ class SigningKeys:
         by_kid = {kid: key for kid, key in reversed(keys) if isinstance(kid, str)}  # first one wins
         return cls(by_kid=by_kid, only=keys[0][1] if len(keys) == 1 else None)
 
+    def key_for(self, kid: str | None) -> RSAKey | None:
+        """The key that verifies a token with this `kid` (a kid-less one: the only key), else None."""
+        return self.only if kid is None else self.by_kid.get(kid)
+
     def has(self, kid: str | None) -> bool:
         """Whether these keys can answer for `kid` (a kid-less token is answered, or refused, by `only`)."""
         return kid is None or kid in self.by_kid

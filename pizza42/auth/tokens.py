@@ -210,20 +210,14 @@ class TokenVerifier:
     def _current_key(self, kid: str | None) -> RSAKey | None:
         """The key that verifies `kid` now, without fetching; None if there is none."""
         keys = self._jwks.current
-        if keys is None:
-            return None
-        return keys.only if kid is None else keys.by_kid.get(kid)
+        return None if keys is None else keys.key_for(kid)
 
     def _key_for(self, kid: str | None) -> RSAKey:
         keys = self._jwks.keys_for(kid)
         if keys is None:
             raise IdentityProviderUnavailable("the identity provider is unavailable")
-        if kid is None:
-            if keys.only is None:
-                # With several keys a kid-less token is ambiguous; refuse rather than try each.
-                raise TokenError("token has no key id")
-            return keys.only
-        key = keys.by_kid.get(kid)
+        key = keys.key_for(kid)
         if key is None:
-            raise TokenError("token signed by an unknown key")
+            # A kid-less token with several keys is ambiguous: refused rather than tried against each.
+            raise TokenError("token has no key id" if kid is None else "token signed by an unknown key")
         return key
