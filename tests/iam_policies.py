@@ -9,6 +9,7 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 ARN = "arn:aws:dynamodb:us-east-1:ACCOUNT_ID:table/"
 ORDERS_ARN, SESSIONS_ARN = ARN + "Pizza42-Orders", ARN + "Pizza42-Sessions"
 CUSTOMER_INDEX_ARN = SESSIONS_ARN + "/index/by-customer"
+SHOP_INDEX_ARNS = (ORDERS_ARN + "/index/open-orders", ORDERS_ARN + "/index/by-day")
 
 
 def policy_grants(name: str) -> set[tuple[str, str]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.certs import write_self_signed_cert
-from tests.iam_policies import CUSTOMER_INDEX_ARN, ORDERS_ARN, SESSIONS_ARN, policy_grants
+from tests.iam_policies import CUSTOMER_INDEX_ARN, ORDERS_ARN, SESSIONS_ARN, SHOP_INDEX_ARNS, policy_grants
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "gunicorn.conf.py"
@@ -236,6 +236,7 @@ def test_instance_policy_allows_exactly_what_the_app_calls():
         *((f"dynamodb:{a}", ORDERS_ARN) for a in ("GetItem", "Query", "PutItem", "UpdateItem", "DescribeTable")),
         *((f"dynamodb:{a}", SESSIONS_ARN) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable")),
         ("dynamodb:Query", CUSTOMER_INDEX_ARN),
+        *(("dynamodb:Query", index) for index in SHOP_INDEX_ARNS),  # the kitchen's queue and day view
     }
 
 
@@ -243,7 +244,7 @@ def test_instance_policy_allows_exactly_what_the_app_calls():
 def test_no_policy_uses_wildcards_or_deletes_anything_but_sessions(name):
     for action, resource in policy_grants(name):
         assert "*" not in action and "*" not in resource
-        assert resource in (ORDERS_ARN, SESSIONS_ARN, CUSTOMER_INDEX_ARN)
+        assert resource in (ORDERS_ARN, SESSIONS_ARN, CUSTOMER_INDEX_ARN, *SHOP_INDEX_ARNS)
         if action.startswith("dynamodb:Delete"):  # never an order, never a table: a logged-out session only
             assert (action, resource) == ("dynamodb:DeleteItem", SESSIONS_ARN)
 

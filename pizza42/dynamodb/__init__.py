@@ -7,6 +7,7 @@ holds the direct path for the hot calls that client takes (direct.py, over wire.
 from __future__ import annotations
 
 import logging
+import time
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
@@ -54,3 +55,37 @@ def create_table_once(client: object, definition: dict, *, ttl_attribute: str) -
     client.update_time_to_live(TableName=name,
                                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute})
     return True
+
+
+def add_missing_indexes(client: object, definition: dict) -> list[str]:
+    """Add to an existing table the global secondary indexes of `definition` it lacks; their names.
+
+    DynamoDB builds (backfills) a new index from the items already there; one index is added per call, as
+    it requires, waiting for each to become active before the next.
+    """
+    name = definition["TableName"]
+    table = client.describe_table(TableName=name)["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    added = []
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in present:
+            continue
+        key_names = {part["AttributeName"] for part in index["KeySchema"]}
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in definition["AttributeDefinitions"] if a["AttributeName"] in key_names],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        _wait_for_index(client, name, index["IndexName"])
+        added.append(index["IndexName"])
+    return added
+
+
+def _wait_for_index(client: object, table_name: str, index_name: str, *, timeout: float = 1800) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        indexes = client.describe_table(TableName=table_name)["Table"].get("GlobalSecondaryIndexes", [])
+        if all(i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes if i["IndexName"] == index_name):
+            return
+        time.sleep(5)
+    raise TimeoutError(f"index {index_name} of {table_name} is still being built")

@@ -21,6 +21,32 @@ from pizza42.orders.profile import Summary, month_of
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+TTL_ATTRIBUTE = "expires_at"
+# The shop's two views across customers (never a Scan): the kitchen's queue of open orders (sparse: only
+# open orders carry `queue`), and every order by the shop-local day it was placed on.
+OPEN_INDEX = "open-orders"
+DAY_INDEX = "by-day"
+
+
+def orders_table_definition(table_name: str) -> dict:
+    """Keys and indexes of the orders table (billing and TTL are added by create_table_once)."""
+    return {
+        "TableName": table_name,
+        "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"},
+                      {"AttributeName": "order_id", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"}
+                                 for name in ("user_id", "order_id", "queue", "shop_day")],
+        "GlobalSecondaryIndexes": [
+            {"IndexName": OPEN_INDEX,
+             "KeySchema": [{"AttributeName": "queue", "KeyType": "HASH"},
+                           {"AttributeName": "order_id", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "ALL"}},  # the board shows whole orders from one Query
+            {"IndexName": DAY_INDEX,
+             "KeySchema": [{"AttributeName": "shop_day", "KeyType": "HASH"},
+                           {"AttributeName": "order_id", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "ALL"}},  # the day view and its CSV, one Query a page
+        ],
+    }
 # Conditions the store itself inspects (a replay, a missing summary, a contended transaction).
 _CONDITION_FAILURES = frozenset({dynamodb.CONDITION_FAILED, dynamodb.TRANSACTION_CANCELLED})
 _MAX_WRITE_ATTEMPTS = 8
@@ -57,15 +83,20 @@ class OrderStore:
 
     # -- administration ---------------------------------------------------------------------
 
+    def table_definition(self) -> dict:
+        """The orders table as create-table makes it (the CloudFormation template is tested against this)."""
+        return orders_table_definition(self.table_name)
+
     def create_table(self) -> bool:
-        """Create the table (on-demand, TTL on idempotency records); False if it already exists."""
-        return dynamodb.create_table_once(self._client, {
-            "TableName": self.table_name,
-            "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"},
-                          {"AttributeName": "order_id", "KeyType": "RANGE"}],
-            "AttributeDefinitions": [{"AttributeName": "user_id", "AttributeType": "S"},
-                                     {"AttributeName": "order_id", "AttributeType": "S"}],
-        }, ttl_attribute="expires_at")
+        """Create the table (on-demand, TTL on idempotency records, the shop's indexes); False if it exists.
+
+        On an existing table, add any of the shop's indexes it lacks (a table made before the kitchen existed).
+        """
+        definition = self.table_definition()
+        created = dynamodb.create_table_once(self._client, definition, ttl_attribute=TTL_ATTRIBUTE)
+        if not created:
+            dynamodb.add_missing_indexes(self._client, definition)
+        return created
 
     def ping(self) -> None:
         """Readiness: the table is reachable (raises StorageUnavailable if not)."""

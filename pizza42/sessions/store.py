@@ -77,7 +77,11 @@ class SessionStore:
 
     def create_table(self) -> bool:
         """Create the sessions table (on-demand, TTL, keys-only customer index); False if it already exists."""
-        return dynamodb.create_table_once(self._client, {
+        return dynamodb.create_table_once(self._client, self.table_definition(), ttl_attribute="expires_at")
+
+    def table_definition(self) -> dict:
+        """The sessions table as create-table makes it (the CloudFormation template is tested against this)."""
+        return {
             "TableName": self.table_name,
             "KeySchema": [{"AttributeName": "id_hash", "KeyType": "HASH"}],
             "AttributeDefinitions": [{"AttributeName": "id_hash", "AttributeType": "S"},
@@ -87,7 +91,7 @@ class SessionStore:
                 "KeySchema": [{"AttributeName": "customer_id", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},  # touches change no key: no index writes
             }],
-        }, ttl_attribute="expires_at")
+        }
 
     def ping(self) -> None:
         """Readiness: the sessions table is reachable (raises SessionsUnavailable if not)."""
