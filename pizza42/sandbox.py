@@ -13,10 +13,11 @@ import argparse
 import logging
 import os
 import secrets
+import socket
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -29,9 +30,23 @@ from pizza42 import claims
 from pizza42.orders.model import now_iso
 
 HOST = "127.0.0.1"  # one host name everywhere: the provider's issuer is the URL it is reached by
-APP_PORT = int(os.environ.get("SANDBOX_APP_PORT", "8000"))
-DYNAMODB_PORT = int(os.environ.get("SANDBOX_DYNAMODB_PORT", "8042"))
-IDP_PORT = int(os.environ.get("SANDBOX_IDP_PORT", "9400"))
+
+
+def port_setting(name: str, default: int) -> int:
+    """A port from the environment variable `name` (README, "What `make run` gives you"); one line if malformed."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        sys.exit(f"{name} must be a port number (1-65535), got {raw!r}")
+    return int(raw)
+
+
+APP_PORT = port_setting("SANDBOX_APP_PORT", 8000)
+DYNAMODB_PORT = port_setting("SANDBOX_DYNAMODB_PORT", 8042)
+IDP_PORT = port_setting("SANDBOX_IDP_PORT", 9400)
+# What each port of `make run` is, and the setting that moves it (`make run-edge` adds its own).
+RUN_PORTS = (("the app", APP_PORT, "SANDBOX_APP_PORT"),
+             ("the DynamoDB emulator", DYNAMODB_PORT, "SANDBOX_DYNAMODB_PORT"),
+             ("the identity provider", IDP_PORT, "SANDBOX_IDP_PORT"))
 WEB_CLIENT_ID = "pizza42-web"
 SPA_CLIENT_ID = "pizza42-spa"
 TOKEN_REDIRECT_URI = f"http://{HOST}:{APP_PORT}/sandbox/token-callback"  # never served: we read the code off it
@@ -98,9 +113,28 @@ def sandbox_environment(*, app_port: int = APP_PORT, dynamodb_port: int = DYNAMO
     }
 
 
+def check_ports_free(command: str, ports: Sequence[tuple[str, int, str]]) -> None:
+    """Before anything starts: exit with one line naming the first busy port and the setting that moves it."""
+    seen: dict[int, str] = {}
+    for what, port, setting in ports:
+        if port in seen:
+            sys.exit(f"{command}: {seen[port]} and {setting} are both {port}: give each its own port")
+        seen[port] = setting
+        with socket.socket() as probe:
+            # As the servers bind (SO_REUSEADDR): only a listener holds the port, not old closed connections.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, port))
+                probe.listen(1)
+            except OSError:
+                sys.exit(f"{command}: port {port} ({what}) is in use: stop what listens there (another "
+                         f"`make run` or `make run-edge`?) or set {setting} to a free port")
+
+
 @contextmanager
-def _serve(app: object, port: int) -> Iterator[BaseWSGIServer]:
-    server = make_server(HOST, port, app, threaded=True)
+def _serve(app: object, port: int, **options: object) -> Iterator[BaseWSGIServer]:
+    # Bound here, in the caller's thread: a busy port raises at once instead of failing in the server's thread.
+    server = make_server(HOST, port, app, threaded=True, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -124,14 +158,12 @@ def identity_provider(port: int = IDP_PORT) -> Iterator[str]:
 @contextmanager
 def dynamodb_emulator(port: int = DYNAMODB_PORT) -> Iterator[str]:
     """moto's DynamoDB over real HTTP; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://{HOST}:{port}"
-    finally:
-        server.stop()
+    # Not moto's ThreadedMotoServer: it binds in its own thread and, when the port is taken, waits forever.
+    app = DomainDispatcherApplication(create_backend_app)
+    with _serve(app, port, request_handler=MotoRequestHandler) as server:
+        yield f"http://{HOST}:{server.server_port}"
 
 
 def login_for_token(issuer: str, sub: str, client_id: str = SPA_CLIENT_ID) -> dict:
@@ -193,14 +225,15 @@ def serve() -> None:
     from pizza42 import create_app
     from pizza42.config import load_settings
 
+    check_ports_free("make run", RUN_PORTS)
     quiet_console()
     env = sandbox_environment()
     os.environ.update(env)
     with dynamodb_emulator(), identity_provider():
         app = create_app(load_settings(os.environ))
         create_tables(app)
+        server = make_server(HOST, APP_PORT, app, threaded=True)  # bound before the banner says it runs
         print(_banner(env), flush=True)
-        server = make_server(HOST, APP_PORT, app, threaded=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -29,8 +29,12 @@ from types import FrameType
 from pizza42 import sandbox
 from pizza42.sandbox_nginx import ROOT, LocalSite, Nginx, self_signed_certificate
 
-HTTP_PORT = int(os.environ.get("SANDBOX_EDGE_HTTP_PORT", "8080"))
-HTTPS_PORT = int(os.environ.get("SANDBOX_EDGE_HTTPS_PORT", "8443"))
+HTTP_PORT = sandbox.port_setting("SANDBOX_EDGE_HTTP_PORT", 8080)
+HTTPS_PORT = sandbox.port_setting("SANDBOX_EDGE_HTTPS_PORT", 8443)
+# Every port `make run-edge` listens on, and the setting that moves it (the gunicorns use unix sockets).
+EDGE_PORTS = (("nginx's HTTP", HTTP_PORT, "SANDBOX_EDGE_HTTP_PORT"),
+              ("nginx's HTTPS", HTTPS_PORT, "SANDBOX_EDGE_HTTPS_PORT"),
+              *[port for port in sandbox.RUN_PORTS if port[2] != "SANDBOX_APP_PORT"])
 INSTANCES = 2
 RUN_DIR = Path(os.environ.get("SANDBOX_EDGE_DIR", ROOT / ".sandbox" / "edge"))
 
@@ -133,28 +137,16 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _ports_free(ports: dict[str, int]) -> None:
-    """Stop at once, naming the port, if something (another sandbox?) already listens on one of ours."""
-    for name, port in ports.items():
-        with socket.socket() as probe:
-            try:
-                probe.bind((sandbox.HOST, port))
-            except OSError:
-                sys.exit(f"port {port} ({name}) is in use: stop what listens there (another `make run` or "
-                         f"`make run-edge`?) or choose another port with the SANDBOX_*_PORT variables")
-
-
 def serve_edge() -> None:
     """Start the emulator, the provider, two gunicorns and nginx; block until interrupted, then stop them all."""
     from pizza42 import create_app
     from pizza42.config import load_settings
 
+    sandbox.check_ports_free("make run-edge", EDGE_PORTS)
     sandbox.quiet_console()
     # SIGINT too: a job started in the background begins with it ignored, and Python then keeps it so.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
-    _ports_free({"nginx http": HTTP_PORT, "nginx https": HTTPS_PORT, "DynamoDB emulator": sandbox.DYNAMODB_PORT,
-                 "identity provider": sandbox.IDP_PORT})
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     RUN_DIR.mkdir(parents=True)
     base_url = f"https://{sandbox.HOST}:{HTTPS_PORT}"

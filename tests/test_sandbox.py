@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -122,3 +123,81 @@ def test_run_edge_serves_https_through_nginx_and_stops_everything_on_ctrl_c(tmp_
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+# --- Busy ports: `make run` and `make run-edge` stop at once, naming the port and the setting that moves it ---
+
+RUN_SETTINGS = ("SANDBOX_APP_PORT", "SANDBOX_DYNAMODB_PORT", "SANDBOX_IDP_PORT")
+EDGE_SETTINGS = ("SANDBOX_EDGE_HTTP_PORT", "SANDBOX_EDGE_HTTPS_PORT", "SANDBOX_DYNAMODB_PORT", "SANDBOX_IDP_PORT")
+START_BOUND = 15.0  # seconds: python's start-up and imports on a busy 2-core machine; a hang is caught by timeout
+
+
+def run_with_a_busy_port(module: str, busy_setting: str, tmp_path) -> tuple[subprocess.CompletedProcess, int, float]:
+    """Run `python -m module` with every SANDBOX_*_PORT on a free port but `busy_setting`'s, which something holds."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    busy = listener.getsockname()[1]
+    env = {**os.environ, "SANDBOX_EDGE_DIR": str(tmp_path / "edge"),
+           **{name: str(free_port()) for name in {*RUN_SETTINGS, *EDGE_SETTINGS}}, busy_setting: str(busy)}
+    started = time.monotonic()
+    try:
+        # A timeout, not a wait: the sandbox used to hang for ever when moto's port was taken.
+        done = subprocess.run([sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        listener.close()
+    return done, busy, time.monotonic() - started
+
+
+@pytest.mark.parametrize(("module", "command", "setting"),
+                         [("pizza42.sandbox", "make run", name) for name in RUN_SETTINGS]
+                         + [("pizza42.sandbox_edge", "make run-edge", name) for name in EDGE_SETTINGS])
+def test_a_busy_port_stops_the_sandbox_at_once_with_one_line_naming_it_and_its_setting(module, command, setting,
+                                                                                        tmp_path):
+    done, busy, seconds = run_with_a_busy_port(module, setting, tmp_path)
+    assert done.returncode != 0
+    lines = (done.stdout + done.stderr).splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{command}: port {busy} ") and f"set {setting} to a free port" in lines[0]
+    assert "is running" not in done.stdout
+    assert seconds < START_BOUND
+    assert not (tmp_path / "edge").exists()  # nothing was started or prepared
+
+
+def test_two_settings_on_the_same_port_are_refused_before_anything_starts(tmp_path):
+    port = str(free_port())
+    env = {**os.environ, "SANDBOX_APP_PORT": port, "SANDBOX_IDP_PORT": port, "SANDBOX_DYNAMODB_PORT": str(free_port())}
+    done = subprocess.run([sys.executable, "-m", "pizza42.sandbox"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert (done.stdout + done.stderr).splitlines() == [
+        f"make run: SANDBOX_APP_PORT and SANDBOX_IDP_PORT are both {port}: give each its own port"]
+
+
+def test_a_malformed_port_setting_is_one_line_naming_it():
+    done = subprocess.run([sys.executable, "-m", "pizza42.sandbox"], env={**os.environ, "SANDBOX_IDP_PORT": "94OO"},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert (done.stdout + done.stderr).splitlines() == ["SANDBOX_IDP_PORT must be a port number (1-65535), got '94OO'"]
+
+
+@pytest.mark.parametrize("server", ["dynamodb_emulator", "identity_provider"])
+def test_an_emulator_whose_port_is_taken_meanwhile_fails_at_once_instead_of_hanging(server):
+    """After the check, a port taken in the meantime still fails fast (moto's own server waited for ever)."""
+    outcome: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            with getattr(sandbox, server)(listener.getsockname()[1]):
+                pass
+        except (OSError, SystemExit) as exc:  # werkzeug says why on stderr, then exits: the process stops
+            outcome.append(exc)
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        thread = threading.Thread(target=start, daemon=True)
+        thread.start()
+        thread.join(10)
+    assert not thread.is_alive(), f"{server} hung on a busy port"
+    assert len(outcome) == 1
