@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from flask import Flask
@@ -47,19 +48,27 @@ def configure(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings, dynamodb_client: object | None,
                         token_verifier: object | None, clock: Callable[[], float]) -> None:
     """The per-process collaborators: one boto3 client (shared by both stores), one token verifier."""
+    from zoneinfo import ZoneInfo
+
     from pizza42.auth.tokens import TokenVerifier
     from pizza42.aws import make_dynamodb_client
+    from pizza42.observability import metrics
+    from pizza42.orders.figures import ShopTime
     from pizza42.orders.store import OrderStore
     from pizza42.sessions.store import SessionStore
+    from pizza42.shop.store import ShopStore
 
     client = dynamodb_client or make_dynamodb_client(settings)
-    app.extensions["pizza42.store"] = OrderStore(client, settings.table_name)
+    shop_time = ShopTime(ZoneInfo(settings.shop_timezone))
+    app.extensions["pizza42.store"] = OrderStore(client, settings.table_name, clock=clock, shop_time=shop_time)
+    app.extensions["pizza42.shop"] = ShopStore(client, settings.table_name, shop_time=shop_time)
     app.extensions["pizza42.sessions"] = SessionStore(
         client, settings.sessions_table_name, idle_seconds=settings.session_idle_seconds,
         lifetime_seconds=settings.session_lifetime_seconds, clock=clock)
     app.extensions["pizza42.verifier"] = token_verifier or TokenVerifier(
         issuer=settings.auth0_issuer, audience=settings.auth0_audience,
-        spa_client_ids=settings.spa_client_ids, http_timeout=settings.http_timeout)
+        spa_client_ids=settings.spa_client_ids, http_timeout=settings.http_timeout,
+        on_jwks_refetch=partial(metrics.count, "JwksRefetches"))
 
 
 def register_security(app: Flask, settings: Settings) -> None:

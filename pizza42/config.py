@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(Exception):
@@ -42,7 +43,14 @@ class Settings:
     dynamodb_connect_timeout: float = 1.0
     dynamodb_read_timeout: float = 2.0
     dynamodb_max_attempts: int = 3
+    # Off: every DynamoDB call through the stock boto3 client (the escape hatch from dynamodb/direct.py).
+    dynamodb_direct_path: bool = True
     http_timeout: float = 3.0
+    # The shop's side: where its day starts, how long a customer may cancel, and the Auth0 roles of staff.
+    shop_timezone: str = "UTC"
+    cancel_window_seconds: int = 5 * 60
+    staff_role: str = "staff"
+    manager_role: str = "manager"
 
     @property
     def discovery_url(self) -> str:
@@ -90,6 +98,15 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
     return value
 
 
+def _on_off(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw.lower() not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off, got {raw!r}")
+    return raw.lower() == "on"
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raise ConfigError naming the first bad one."""
     env = os.environ if env is None else env
@@ -123,6 +140,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     sessions_table_name = (env.get("DYNAMODB_SESSIONS_TABLE_NAME") or "").strip() or "Pizza42-Sessions"
     if sessions_table_name == table_name:
         raise ConfigError("DYNAMODB_SESSIONS_TABLE_NAME must name a table of its own, not the orders table")
+    shop_timezone = (env.get("SHOP_TIMEZONE") or "").strip() or "UTC"
+    try:
+        ZoneInfo(shop_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"SHOP_TIMEZONE must be an IANA time zone like Europe/London, "
+                          f"got {shop_timezone!r}") from None
+    staff_role = (env.get("STAFF_ROLE") or "").strip() or "staff"
+    manager_role = (env.get("MANAGER_ROLE") or "").strip() or "manager"
+    if staff_role == manager_role:
+        raise ConfigError("STAFF_ROLE and MANAGER_ROLE must name two different Auth0 roles")
     origins = _csv(env.get("CORS_ORIGINS"))
     for origin in origins:
         if origin == "*":
@@ -151,5 +178,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dynamodb_connect_timeout=_number(env, "DYNAMODB_CONNECT_TIMEOUT", 1.0),
         dynamodb_read_timeout=_number(env, "DYNAMODB_READ_TIMEOUT", 2.0),
         dynamodb_max_attempts=int(_number(env, "DYNAMODB_MAX_ATTEMPTS", 3, int)),
+        dynamodb_direct_path=_on_off(env, "DYNAMODB_DIRECT_PATH", default=True),
         http_timeout=_number(env, "AUTH0_HTTP_TIMEOUT", 3.0),
+        shop_timezone=shop_timezone,
+        cancel_window_seconds=int(_number(env, "CANCEL_WINDOW_MINUTES", 5, int)) * 60,
+        staff_role=staff_role,
+        manager_role=manager_role,
     )

@@ -8,6 +8,7 @@ from pizza42.auth.tokens import TokenVerifier
 from pizza42.config import Settings
 from pizza42.orders.store import OrderStore
 from pizza42.sessions.store import SessionStore
+from pizza42.shop.store import ShopStore
 
 
 def get_settings() -> Settings:
@@ -28,3 +29,8 @@ def get_verifier() -> TokenVerifier:
 def get_session_store() -> SessionStore:
     """The process's session store (the pages' sessions; the same boto3 client as the order store)."""
     return current_app.extensions["pizza42.sessions"]
+
+
+def get_shop() -> ShopStore:
+    """The process's reader of the shop's indexes and kept figures (the kitchen and analytics)."""
+    return current_app.extensions["pizza42.shop"]

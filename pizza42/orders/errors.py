@@ -26,3 +26,23 @@ class IdempotencyKeyReused(Exception):
 
 class StorageUnavailable(Exception):
     """DynamoDB could not be reached, or throttled us past our retries (503)."""
+
+
+class UnknownStatus(ValueError):
+    """A status that does not exist in the lifecycle (422)."""
+
+    def __init__(self, status: object) -> None:
+        super().__init__(f"unknown status {status!r}")
+        self.status = status
+
+
+class StatusConflict(Exception):
+    """The order is not in a status that allows the move, or lost a race for it (409); `status` is its status now.
+
+    `reason` says why in words a customer or a cook can act on.
+    """
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason

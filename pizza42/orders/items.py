@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from pizza42.orders.ids import PREFIX, order_id_millis
+from pizza42.orders.lifecycle import StatusChange, is_open
 from pizza42.orders.model import STATUS_CONFIRMED, Order, now_iso
 from pizza42.orders.profile import Summary
 
 SUMMARY_KEY = "~profile"
+OPEN_QUEUE = "open"  # the one value of `queue`, the open-orders index's key, while an order is open
 IDEMPOTENCY_PREFIX = "#idem#"
 ORDERS_FROM = PREFIX  # lowest possible order sort key
 _ABSENT: dict = {}  # stands for a missing attribute (never written to)
@@ -30,8 +32,12 @@ def key(user_id: str, sort_key: str) -> dict:
     return {"user_id": {"S": user_id}, "order_id": {"S": sort_key}}
 
 
-def order_to_item(order: Order) -> dict:
-    """An order as a DynamoDB item (money as exact N strings)."""
+def order_to_item(order: Order, shop_day: str | None = None, *, first: bool = False) -> dict:
+    """An order as a DynamoDB item (money as exact N strings), with its keys in the shop's indexes.
+
+    `queue` puts an open order in the kitchen's index (removed when it completes or is cancelled);
+    `shop_day` files it under the shop-local day it was placed; `first` marks a customer's first order.
+    """
     item = {
         **key(order.user_id, order.order_id),
         "pizza": {"S": order.pizza},
@@ -44,7 +50,32 @@ def order_to_item(order: Order) -> dict:
     }
     if order.user_email:
         item["user_email"] = {"S": order.user_email}
+    if order.customer_name:
+        item["customer_name"] = {"S": order.customer_name}
+    if shop_day:
+        item["shop_day"] = {"S": shop_day}
+    if is_open(order.status):
+        item["queue"] = {"S": OPEN_QUEUE}
+    if first:
+        item["first"] = {"BOOL": True}
     return item
+
+
+def change_to_value(change: StatusChange) -> dict:
+    """One history entry as a DynamoDB map."""
+    return {"M": {"status": {"S": change.status}, "at": {"S": change.at}, "by": {"S": change.by}}}
+
+
+def _changes(attribute: dict | None) -> tuple[StatusChange, ...]:
+    if not attribute:
+        return ()
+    return tuple(StatusChange(entry["M"]["status"]["S"], entry["M"]["at"]["S"], entry["M"]["by"]["S"])
+                 for entry in attribute.get("L", ()))
+
+
+def is_first_order(item: dict) -> bool:
+    """Whether the order item was its customer's first order (counted as a new customer)."""
+    return item.get("first", _ABSENT).get("BOOL") is True
 
 
 def _decimal(attribute: dict | None) -> Decimal | None:
@@ -91,6 +122,9 @@ def order_from_item(item: dict) -> Order:
         created_at=_created_at(item.get("created_at", _ABSENT).get("S"), order_id),
         user_email=item.get("user_email", _ABSENT).get("S"),
         status=item.get("status", _ABSENT).get("S", STATUS_CONFIRMED),
+        status_at=item.get("status_at", _ABSENT).get("S"),
+        changes=_changes(item.get("history")),
+        customer_name=item.get("customer_name", _ABSENT).get("S"),
     )
 
 
@@ -108,6 +142,7 @@ def summary_from_item(item: dict) -> Summary:
     summary.monthly_spend = {
         month: Decimal(value["N"]) for month, value in item.get("monthly_spend", {}).get("M", {}).items()
     }
+    summary.changes = int(item.get("changes", {"N": "0"})["N"])
     summary.first_order = item.get("first_order", {}).get("S")
     summary.last_order = item.get("last_order", {}).get("S")
     return summary
@@ -122,6 +157,7 @@ def summary_to_item(user_id: str, summary: Summary) -> dict:
         "pizza_counts": {"M": {k: {"N": str(v)} for k, v in summary.pizza_counts.items()}},
         "size_counts": {"M": {k: {"N": str(v)} for k, v in summary.size_counts.items()}},
         "monthly_spend": {"M": {k: {"N": str(v)} for k, v in summary.monthly_spend.items()}},
+        "changes": {"N": str(summary.changes)},
         "updated_at": {"S": now_iso()},
     }
     for name in ("first_order", "last_order"):

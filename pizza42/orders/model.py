@@ -10,9 +10,11 @@ from typing import NamedTuple
 
 from pizza42 import menu
 from pizza42.orders.errors import InvalidOrder
+from pizza42.orders.lifecycle import CONFIRMED, CUSTOMER, StatusChange
 
 CENT = Decimal("0.01")
-STATUS_CONFIRMED = "confirmed"
+STATUS_CONFIRMED = CONFIRMED
+TICKET_LENGTH = 4
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,27 @@ class Order(NamedTuple):
     created_at: str
     user_email: str | None = None
     status: str = STATUS_CONFIRMED
+    status_at: str | None = None  # when the status last changed (None: never, since it was placed)
+    changes: tuple[StatusChange, ...] = ()  # every move since it was placed, oldest first
+    customer_name: str | None = None
+
+    @property
+    def ticket(self) -> str:
+        """The short number a customer reads out at the counter: the id's last four characters."""
+        return self.order_id[-TICKET_LENGTH:].upper()
+
+    @property
+    def status_updated_at(self) -> str:
+        """When the order reached its current status."""
+        return self.status_at or self.created_at
+
+    @property
+    def history(self) -> tuple[StatusChange, ...]:
+        """Every status the order has had, from its placing (by the customer) to now."""
+        return (StatusChange(CONFIRMED, self.created_at, CUSTOMER), *self.changes)
 
     def to_json(self) -> dict:
-        """The order as the API presents it (the original backend's field names)."""
+        """The order as the API presents it (the original backend's field names, plus its status's time)."""
         return {
             "id": self.order_id,
             "pizza": self.pizza,
@@ -59,8 +79,15 @@ class Order(NamedTuple):
             "total": money(self.total),
             "date": self.created_at,
             "status": self.status,
+            "status_updated_at": self.status_at or self.created_at,
+            "ticket": self.order_id[-TICKET_LENGTH:].upper(),
             "userId": self.user_id,
         }
+
+    def to_shop_json(self) -> dict:
+        """The order as staff see it: the customer's view plus its history and who to hand it to."""
+        return {**self.to_json(), "history": [change.to_json() for change in self.history],
+                "customer": {"name": self.customer_name, "email": self.user_email}}
 
 
 def money(amount: Decimal) -> float:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from pizza42 import menu
+from pizza42.orders.lifecycle import CANCELLED
 from pizza42.orders.model import CENT, Order, money, now_iso
 
 
@@ -31,19 +32,26 @@ class Summary:
     monthly_spend: dict[str, Decimal] = field(default_factory=dict)
     first_order: str | None = None
     last_order: str | None = None
+    changes: int = 0  # bumped by every write of the summary: the rebuild's optimistic lock
 
     def add(self, order: Order) -> None:
-        """Count one more order (what the store's transaction does in DynamoDB)."""
+        """Count one more order (what the store's transactions do in DynamoDB).
+
+        A cancelled order is not counted (spend, counts, favourites, charts) but still dates the customer:
+        `first_order` and `last_order` are when they ordered, whatever became of the order.
+        """
+        if self.first_order is None or order.created_at < self.first_order:
+            self.first_order = order.created_at
+        if self.last_order is None or order.created_at > self.last_order:
+            self.last_order = order.created_at
+        if order.status == CANCELLED:
+            return
         self.total_orders += 1
         self.total_spent += order.total
         self.pizza_counts[order.pizza] = self.pizza_counts.get(order.pizza, 0) + order.quantity
         self.size_counts[order.size] = self.size_counts.get(order.size, 0) + order.quantity
         month = month_of(order.created_at)
         self.monthly_spend[month] = self.monthly_spend.get(month, Decimal("0")) + order.total
-        if self.first_order is None or order.created_at < self.first_order:
-            self.first_order = order.created_at
-        if self.last_order is None or order.created_at > self.last_order:
-            self.last_order = order.created_at
 
     @classmethod
     def of(cls, orders: Iterable[Order]) -> Summary:

@@ -6,8 +6,9 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from pizza42.orders.errors import InvalidCursor
-from pizza42.orders.ids import is_order_id
+from pizza42.orders import lifecycle
+from pizza42.orders.errors import InvalidCursor, OrderNotFound, UnknownStatus
+from pizza42.orders.ids import is_order_id, order_id_millis
 from pizza42.orders.model import Order, validate_order_request
 from pizza42.orders.profile import customer_profile
 from pizza42.orders.store import OrderStore
@@ -22,6 +23,7 @@ class Customer:
 
     user_id: str
     email: str | None
+    name: str | None = None  # what staff call out when the pizza is ready
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def place_order(store: OrderStore, customer: Customer, payload: object,
                 idempotency_key: str | None = None) -> tuple[Order, bool]:
     """Validate and price an order request, then store it; return (order, newly created)."""
     request = validate_order_request(payload)
-    return store.place(customer.user_id, customer.email, request, idempotency_key)
+    return store.place(customer.user_id, customer.email, request, idempotency_key, customer.name)
 
 
 def list_orders(store: OrderStore, user_id: str, limit: int = DEFAULT_PAGE_SIZE,
@@ -81,3 +83,30 @@ def list_orders(store: OrderStore, user_id: str, limit: int = DEFAULT_PAGE_SIZE,
 def get_order(store: OrderStore, user_id: str, order_id: str) -> Order:
     """One of the customer's own orders (OrderNotFound otherwise)."""
     return store.get(user_id, order_id)
+
+
+def cancel_order(store: OrderStore, user_id: str, order_id: str, window_seconds: int) -> Order:
+    """The customer takes back one of their own orders, within the window and before the kitchen starts.
+
+    OrderNotFound for anyone else's order; StatusConflict once the window has closed or the kitchen started.
+    """
+    return store.change_status(user_id, order_id, lifecycle.CANCELLED, actor=lifecycle.CUSTOMER,
+                               by=lifecycle.CUSTOMER, cancel_window_seconds=window_seconds)
+
+
+def move_order(store: OrderStore, order_id: str, target: object, staff_sub: str) -> Order:
+    """A staff member moves an order (found by its id alone) to `target`; UnknownStatus, StatusConflict."""
+    if not isinstance(target, str) or target not in lifecycle.STATUSES:
+        raise UnknownStatus(target)
+    if not is_order_id(order_id):
+        raise OrderNotFound(order_id)
+    user_id = store.locate(order_id)
+    return store.change_status(user_id, order_id, target, actor=lifecycle.STAFF, by=staff_sub)
+
+
+def cancel_deadline(order: Order, window_seconds: int) -> float | None:
+    """Until when (epoch seconds) the customer may still cancel this order; None if they never may now."""
+    millis = order_id_millis(order.order_id)
+    if millis is None or not lifecycle.may_move(order.status, lifecycle.CANCELLED, lifecycle.CUSTOMER):
+        return None
+    return millis / 1000 + window_seconds

@@ -8,17 +8,26 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
 from pizza42 import dynamodb
+from pizza42.orders import figures, lifecycle
 from pizza42.orders import items as layout
-from pizza42.orders.errors import IdempotencyKeyReused, OrderNotFound, StorageUnavailable
-from pizza42.orders.ids import is_order_id, new_order_id
+from pizza42.orders.errors import (
+    IdempotencyKeyReused,
+    OrderNotFound,
+    StatusConflict,
+    StorageUnavailable,
+    UnknownStatus,
+)
+from pizza42.orders.ids import PREFIX, is_order_id, new_order_id, order_id_millis
 from pizza42.orders.model import Order, OrderRequest, now_iso
 from pizza42.orders.profile import Summary, month_of
 
 log = logging.getLogger(__name__)
+audit_log = logging.getLogger("pizza42.audit")
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 TTL_ATTRIBUTE = "expires_at"
@@ -71,10 +80,12 @@ def _orders_and_summary(user_id: str) -> dict:
 class OrderStore:
     """Orders and customer summaries in one DynamoDB table (layout in items.py)."""
 
-    def __init__(self, client: object, table_name: str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, client: object, table_name: str, *, clock: Callable[[], float] = time.time,
+                 shop_time: figures.ShopTime | None = None) -> None:
         self._client = client
         self.table_name = table_name
         self._clock = clock
+        self.shop_time = shop_time or figures.ShopTime()
 
     def _call(self, operation: str, **params: object) -> dict:
         """Call DynamoDB; anything but a condition failure (or our own bug) becomes StorageUnavailable."""
@@ -105,58 +116,70 @@ class OrderStore:
     # -- writes ----------------------------------------------------------------------------
 
     def place(self, user_id: str, email: str | None, request: OrderRequest,
-              idempotency_key: str | None = None) -> tuple[Order, bool]:
-        """Store a new order and count it in the summary, atomically; return (order, created).
+              idempotency_key: str | None = None, name: str | None = None) -> tuple[Order, bool]:
+        """Store a new order and count it in the summary and the shop's figures, atomically; (order, created).
 
         With an idempotency key, a retry of the same request returns the first order
         (created=False) and a different request under the same key raises IdempotencyKeyReused.
         """
         idem_key = (layout.IDEMPOTENCY_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()
                     if idempotency_key else None)
+        first = False  # whether this is the customer's first order ever (known once the summary says so)
         for attempt in range(_MAX_WRITE_ATTEMPTS):
-            order = Order(user_id=user_id, order_id=new_order_id(), pizza=request.pizza, size=request.size,
+            order_id = new_order_id()
+            # One instant for the id, the timestamp and the shop's day: they can never disagree.
+            millis = order_id_millis(order_id) or 0
+            order = Order(user_id=user_id, order_id=order_id, pizza=request.pizza, size=request.size,
                           quantity=request.quantity, unit_price=request.unit_price, total=request.total,
-                          created_at=now_iso(), user_email=email)
+                          created_at=now_iso(datetime.fromtimestamp(millis / 1000, UTC)), user_email=email,
+                          customer_name=name)
             try:
-                self._call("transact_write_items", **self._order_transaction(order, idem_key, request))
+                self._call("transact_write_items", **self._order_transaction(order, millis, idem_key, request, first))
                 return order, True
             except ClientError as exc:
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if idem_key and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+            if idem_key and len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
                 return self._replay(user_id, idem_key, request), False
-            if reasons[1:2] == ["ConditionalCheckFailed"]:
-                self.ensure_summary(user_id)  # first order since the summary existed: build it, retry
-            elif reasons[:1] == ["ConditionalCheckFailed"]:
+            if reasons[:1] == ["ConditionalCheckFailed"]:
                 mine = self._get_order(user_id, order.order_id)
                 if mine is not None and mine.created_at == order.created_at and mine.pizza == order.pizza:
                     return mine, True  # an SDK retry of our own write that had in fact succeeded
+            elif reasons[1:2] == ["ConditionalCheckFailed"]:
+                # No summary yet, or its "first order" state is not what we assumed: build or read it, retry.
+                first = self.ensure_summary(user_id).first_order is None
             elif any(r in ("TransactionConflict", "ThrottlingError") for r in reasons):
-                # Concurrent orders of one customer contend for the summary item; back off and retry.
+                # Concurrent orders contend for a summary or a shard of the figures; back off and retry.
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 (jitter, not crypto)
             else:
                 log.warning("order transaction cancelled: %s", reasons)
                 raise StorageUnavailable("transact_write_items")
         raise StorageUnavailable("transact_write_items: too much contention")
 
-    def _order_transaction(self, order: Order, idem_key: str | None, request: OrderRequest) -> dict:
+    def _order_transaction(self, order: Order, millis: int, idem_key: str | None, request: OrderRequest,
+                           first: bool) -> dict:
+        day, hour = self.shop_time.day_and_hour(millis)
         transaction = [
             # Never overwrite an order: ids are unique, and this makes sure of it.
-            {"Put": {"TableName": self.table_name, "Item": layout.order_to_item(order),
+            {"Put": {"TableName": self.table_name, "Item": layout.order_to_item(order, day, first=first),
                      "ConditionExpression": "attribute_not_exists(order_id)"}},
             # Count the order in the summary in the same transaction, so the profile never drifts.
             # The summary must exist (it is built from the history first), else an old customer's
-            # summary would start counting from zero.
+            # summary would start counting from zero; and it must agree on whether the customer has
+            # ordered before (first_order), so that exactly one order of theirs counts as their first.
             {"Update": {
                 "TableName": self.table_name, "Key": layout.key(order.user_id, layout.SUMMARY_KEY),
                 "UpdateExpression": "ADD total_orders :one, total_spent :total, pizza_counts.#pizza :qty, "
-                                    "size_counts.#size :qty, monthly_spend.#month :total "
+                                    "size_counts.#size :qty, monthly_spend.#month :total, changes :one "
                                     "SET last_order = :at, first_order = if_not_exists(first_order, :at)",
-                "ConditionExpression": "attribute_exists(total_orders)",
+                "ConditionExpression": ("attribute_exists(total_orders) AND attribute_not_exists(first_order)"
+                                        if first else "attribute_exists(first_order)"),
                 "ExpressionAttributeNames": {"#pizza": order.pizza, "#size": order.size,
                                              "#month": month_of(order.created_at)},
                 "ExpressionAttributeValues": {":one": {"N": "1"}, ":total": {"N": str(order.total)},
                                               ":qty": {"N": str(order.quantity)}, ":at": {"S": order.created_at}},
             }},
+            # The shop's figures for the day, in the same transaction: exact, never recounted.
+            figures.placed_update(self.table_name, day, order.pizza, order.size, hour, order.total, first=first),
         ]
         if idem_key:
             now = int(self._clock())
@@ -233,6 +256,104 @@ class OrderStore:
                 return
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    # -- the lifecycle ---------------------------------------------------------------------
+
+    def locate(self, order_id: str) -> str:
+        """The customer an order belongs to, by its id alone (staff address orders by id); OrderNotFound.
+
+        The shop-local day is part of the id (its millisecond), so one Query of the day index finds it; the
+        days either side are tried too, for orders filed before SHOP_TIMEZONE was changed.
+        """
+        millis = order_id_millis(order_id)
+        if millis is None:
+            raise OrderNotFound(order_id)
+        day = self.shop_time.local(millis).date()
+        for candidate in (day, day - timedelta(days=1), day + timedelta(days=1)):
+            response = self._call("query", IndexName=DAY_INDEX, ProjectionExpression="user_id",
+                                  KeyConditionExpression="shop_day = :day AND order_id = :id",
+                                  ExpressionAttributeValues={":day": {"S": candidate.isoformat()},
+                                                             ":id": {"S": order_id}})
+            if response["Items"]:
+                return response["Items"][0]["user_id"]["S"]
+        raise OrderNotFound(order_id)
+
+    def change_status(self, user_id: str, order_id: str, target: str, *, actor: str, by: str,
+                      cancel_window_seconds: int | None = None) -> Order:
+        """Move one order to `target` as `actor` (lifecycle.STAFF or CUSTOMER); return the order as it is now.
+
+        One conditional write on the status the order has now: of two people moving it at once, one wins
+        and the other gets StatusConflict with the status it has since; nothing changes twice. A
+        cancellation also takes the order out of its customer's summary and the shop's figures, in the
+        same transaction. A customer may cancel only within `cancel_window_seconds` of placing it.
+        """
+        if target not in lifecycle.STATUSES:
+            raise UnknownStatus(target)
+        order, item = self._get_order_and_item(user_id, order_id)
+        if not lifecycle.may_move(order.status, target, actor):
+            raise StatusConflict(order.status, _refusal(order.status, target, actor))
+        now = self._clock()
+        change = lifecycle.StatusChange(target, now_iso(datetime.fromtimestamp(now, UTC)), by)
+        condition, values = _on_status(order.status)
+        if cancel_window_seconds is not None:
+            # The window is part of the write's condition too: it cannot close between our check and the write.
+            cutoff = f"{PREFIX}{int((now - cancel_window_seconds) * 1000):013d}"
+            if order_id < cutoff:
+                raise StatusConflict(order.status, "The time to cancel this order has passed.")
+            condition += " AND order_id >= :cutoff"
+            values[":cutoff"] = {"S": cutoff}
+        update = {
+            "TableName": self.table_name, "Key": layout.key(user_id, order_id),
+            "UpdateExpression": "SET #status = :to, status_at = :at, "
+                                "history = list_append(if_not_exists(history, :none), :change)"
+                                + ("" if lifecycle.is_open(target) else " REMOVE queue"),  # off the board
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {**values, ":to": {"S": target}, ":at": {"S": change.at},
+                                          ":none": {"L": []}, ":change": {"L": [layout.change_to_value(change)]}},
+        }
+        try:
+            if target == lifecycle.CANCELLED:
+                self._call("transact_write_items", TransactItems=[{"Update": update},
+                                                                   *self._cancellation(order, item)])
+            else:
+                self._call("update_item", **{k: v for k, v in update.items() if k != "TableName"})
+        except ClientError:
+            # Someone else moved it first (or the window closed): report what it is now.
+            now_status = self._get_order_and_item(user_id, order_id)[0].status
+            raise StatusConflict(now_status, _refusal(now_status, target, actor)) from None
+        audit_log.info("order status changed", extra={"fields": {
+            "order_id": order_id, "from": order.status, "to": target, "by": by, "actor": actor}})
+        return order._replace(status=target, status_at=change.at, changes=(*order.changes, change))
+
+    def _get_order_and_item(self, user_id: str, order_id: str) -> tuple[Order, dict]:
+        item = (self._call("get_item", Key=layout.key(user_id, order_id), ConsistentRead=True).get("Item")
+                if is_order_id(order_id) else None)
+        if item is None:
+            raise OrderNotFound(order_id)
+        return layout.order_from_item(item), item
+
+    def _cancellation(self, order: Order, item: dict) -> list[dict]:
+        """Take a cancelled order out of its customer's summary and its day's figures."""
+        refund = {"N": str(-order.total)}
+        minus_qty = {"N": str(-order.quantity)}
+        day, hour = self.shop_time.day_and_hour(order_id_millis(order.order_id) or 0)
+        day = item.get("shop_day", {}).get("S", day)  # the day it was counted under
+        return [
+            {"Update": {
+                "TableName": self.table_name, "Key": layout.key(order.user_id, layout.SUMMARY_KEY),
+                "UpdateExpression": "ADD total_orders :minus, total_spent :refund, pizza_counts.#pizza :qty, "
+                                    "size_counts.#size :qty, monthly_spend.#month :refund, changes :one",
+                # Only a summary that counted the order can give it back (every order is counted in one).
+                "ConditionExpression": "attribute_exists(total_orders)",
+                "ExpressionAttributeNames": {"#pizza": order.pizza, "#size": order.size,
+                                             "#month": month_of(order.created_at)},
+                "ExpressionAttributeValues": {":minus": {"N": "-1"}, ":one": {"N": "1"}, ":refund": refund,
+                                              ":qty": minus_qty},
+            }},
+            figures.cancelled_update(self.table_name, day, order.pizza, order.size, hour, order.total,
+                                     first=layout.is_first_order(item)),
+        ]
+
     # -- summaries -------------------------------------------------------------------------
 
     def ensure_summary(self, user_id: str) -> Summary:
@@ -271,9 +392,26 @@ class OrderStore:
             response = self._call("scan", **params)
             for item in response["Items"]:
                 user_id = item["user_id"]["S"]
-                if user_id not in seen:
+                if user_id not in seen and not figures.is_shop_partition(user_id):
                     seen.add(user_id)
                     yield user_id
             if "LastEvaluatedKey" not in response:
                 return
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _on_status(current: str) -> tuple[str, dict]:
+    """The condition "the order's status is still `current`" (a legacy order without one reads as confirmed)."""
+    values = {":from": {"S": current}}
+    if current == lifecycle.CONFIRMED:
+        return "(#status = :from OR attribute_not_exists(#status))", values
+    return "#status = :from", values
+
+
+def _refusal(current: str, target: str, actor: str) -> str:
+    """Why a move is refused, in words for whoever asked."""
+    if current in (lifecycle.COMPLETED, lifecycle.CANCELLED):
+        return f"This order is already {current}."
+    if target == lifecycle.CANCELLED and actor == lifecycle.CUSTOMER:
+        return f"The kitchen has already started on this order (it is {current}); it can no longer be cancelled."
+    return f"An order that is {current} cannot be moved to {target}."
