@@ -1,7 +1,9 @@
 """The DynamoDB client: built once per process (after gunicorn forks), never at import.
 
 A stock boto3 client with standard retries and tight timeouts, wrapped so that the hot calls
-(Query, GetItem, TransactWriteItems) take the lean path of pizza42/dynamodb/direct.py.
+(Query, GetItem, TransactWriteItems) take the lean path of pizza42/dynamodb/direct.py, unless the operator
+turned that path off (DYNAMODB_DIRECT_PATH=off: the escape hatch if AWS ever answers in a way the direct
+path misreads) or an HTTP(S) proxy is in the way. Either way each retry moves the DynamoDBRetries metric.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from botocore.utils import get_environ_proxies
 
 from pizza42.config import Settings
 from pizza42.dynamodb.direct import DirectDynamoDBClient
+from pizza42.observability import metrics
 
 # DynamoDB's item shapes. The app reads items in their wire form ({"S": "..."}, {"N": "16.00"}),
 # which is what botocore returns for them anyway, so walking each attribute through botocore's
@@ -46,6 +49,8 @@ def make_dynamodb_client(settings: Settings, *, max_pool_connections: int = 16) 
     """The app's DynamoDB client: standard retries, timeouts well below gunicorn's, hot calls sent directly."""
     core = botocore.session.get_session()
     stock = make_boto3_client(settings, core, max_pool_connections=max_pool_connections)
+    if not settings.dynamodb_direct_path:
+        return stock  # the operator's escape hatch: botocore makes every call
     if get_environ_proxies(stock.meta.endpoint_url):
         return stock  # the direct path speaks to the endpoint itself; through a proxy, botocore does it all
     # The TLS trust botocore resolved for this client (AWS_CA_BUNDLE, REQUESTS_CA_BUNDLE or its bundle).
@@ -73,4 +78,12 @@ def make_boto3_client(settings: Settings, core: botocore.session.Session | None 
     )
     core.register_component("response_parser_factory", _WireItemsParserFactory())
     session = boto3.session.Session(botocore_session=core)
-    return session.client("dynamodb", endpoint_url=settings.dynamodb_endpoint_url, config=config)
+    client = session.client("dynamodb", endpoint_url=settings.dynamodb_endpoint_url, config=config)
+    client.meta.events.register("request-created.dynamodb", _count_retry)
+    return client
+
+
+def _count_retry(request: object, **kwargs: object) -> None:
+    """botocore builds (and signs) each attempt's request afresh: an attempt after the first is a retry."""
+    if getattr(request, "context", {}).get("retries", {}).get("attempt", 1) > 1:
+        metrics.count("DynamoDBRetries")

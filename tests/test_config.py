@@ -40,8 +40,20 @@ def test_the_sessions_table_cannot_be_the_orders_table():
 
 
 def test_every_setting_the_app_reads_is_documented_in_the_env_example():
-    read = set(re.findall(r'(?:env\.get|required|_number\(env,)\(?\s*"([A-Z0-9_]+)"',
+    read = set(re.findall(r'(?:env\.get|required|_number\(env,|_on_off\(env,)\(?\s*"([A-Z0-9_]+)"',
                           (ROOT / "pizza42" / "config.py").read_text()))
     example = (ROOT / "deploy" / "pizza42.env.example").read_text()
     documented = set(re.findall(r"^#?\s?([A-Z0-9_]+)=", example, re.M))
     assert "SESSION_IDLE_MINUTES" in read and read <= documented, read - documented
+
+
+@pytest.mark.parametrize(("value", "direct"), [(None, True), ("", True), ("on", True), ("off", False), ("OFF", False)])
+def test_the_direct_dynamodb_path_is_on_unless_turned_off(value, direct):
+    env = REQUIRED if value is None else {**REQUIRED, "DYNAMODB_DIRECT_PATH": value}
+    assert load_settings(env).dynamodb_direct_path is direct
+
+
+@pytest.mark.parametrize("value", ["no", "false", "0", "of"])
+def test_a_malformed_direct_path_setting_stops_start_up_naming_it(value):
+    with pytest.raises(ConfigError, match=r"^DYNAMODB_DIRECT_PATH must be on or off, got '.*'$"):
+        load_settings({**REQUIRED, "DYNAMODB_DIRECT_PATH": value})

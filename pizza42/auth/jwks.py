@@ -4,7 +4,9 @@ A token whose `kid` is not in the cache means one of two things: the issuer has 
 key (rotation: refetch at once, or customers are refused) or someone is sending made-up kids (a flood:
 each must not cost the issuer a request). A token bucket, as Auth0's own jwks-rsa uses
 (`jwksRequestsPerMinute`), serves both: a burst of refetches is available at once, and a flood drains it
-to a few fetches a minute. When the issuer cannot be reached, the last good keys are kept.
+to a few fetches a minute. When the issuer cannot be reached, the last good keys are kept. Every fetch
+after a process's first (a rotation, a made-up kid, a retry while the issuer is down) is reported to
+`on_refetch` (the app counts them as the JwksRefetches metric; this package imports nothing of the app's).
 """
 
 from __future__ import annotations
@@ -111,8 +113,11 @@ class JwksCache:
         clock: Callable[[], float],
         refetch_burst: int = REFETCH_BURST,
         refetches_per_minute: float = REFETCHES_PER_MINUTE,
+        on_refetch: Callable[[], None] | None = None,
     ) -> None:
         self._discovery_url = discovery_url
+        self._on_refetch = on_refetch
+        self._fetched = False  # whether this process has tried a fetch yet (the next one is a refetch)
         self._http_timeout = http_timeout
         self._session = session
         self._clock = clock
@@ -136,6 +141,9 @@ class JwksCache:
             keys = self._keys
             if (keys is not None and keys.has(kid)) or not self._may_fetch(keys):
                 return keys  # another thread fetched while we waited, or no fetch is allowed now
+            if self._fetched and self._on_refetch is not None:
+                self._on_refetch()
+            self._fetched = True
             try:
                 self._keys = SigningKeys.from_jwks(self._get_json(self._jwks_url()))
             except (requests.RequestException, ValueError) as exc:

@@ -102,6 +102,7 @@ class TokenVerifier:
         jwks_refetches_per_minute: float = REFETCHES_PER_MINUTE,
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
+        on_jwks_refetch: Callable[[], None] | None = None,
     ) -> None:
         self._audience = audience
         self._spa_client_ids = frozenset(spa_client_ids)
@@ -109,7 +110,8 @@ class TokenVerifier:
         self._leeway = leeway
         self._jwks = JwksCache(issuer.rstrip("/") + "/.well-known/openid-configuration",
                                http_timeout=http_timeout, session=session or requests.Session(), clock=clock,
-                               refetch_burst=jwks_refetch_burst, refetches_per_minute=jwks_refetches_per_minute)
+                               refetch_burst=jwks_refetch_burst, refetches_per_minute=jwks_refetches_per_minute,
+                               on_refetch=on_jwks_refetch)
         self._verified: OrderedDict[str, tuple[RSAKey, VerifiedToken]] = OrderedDict()  # token -> its key, result
         self._verified_lock = threading.Lock()
         # Built once. Claims: exp required, exp/nbf/iat with leeway, `iss` compared as an exact string,

@@ -11,6 +11,8 @@ import time
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
+from pizza42.observability import metrics
+
 log = logging.getLogger(__name__)
 CONDITION_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELLED = "TransactionCanceledException"
@@ -33,11 +35,13 @@ def call(client: object, table_name: str, operation: str, params: dict, *, unava
         if error_code(exc) in expected:
             raise
         log.warning("dynamodb %s on %s failed: %s", operation, table_name, error_code(exc))
+        metrics.count("DynamoDBUnavailable")
         raise unavailable(operation) from exc
     except ParamValidationError:
         raise  # a bug in the calling store, not an outage
     except BotoCoreError as exc:
         log.warning("dynamodb %s on %s failed: %s", operation, table_name, type(exc).__name__)
+        metrics.count("DynamoDBUnavailable")
         raise unavailable(operation) from exc
 
 

@@ -8,7 +8,8 @@ only that part itself, and reuses botocore for everything that decides correctne
   - signing: SigV4 exactly as botocore's SigV4Auth computes it (wire.py, checked against it),
     with the signing key derived once a day instead of on every call;
   - retries: botocore's standard-mode policy objects (which answers and errors are retried, backoff
-    with jitter, the retry quota, DynamoDB's CRC32 check), fed as botocore's endpoint feeds them;
+    with jitter, the retry quota, DynamoDB's CRC32 check), fed as botocore's endpoint feeds them (each
+    retry moves the DynamoDBRetries metric, as aws.py's hook does for the stock client);
   - errors: botocore's parser and the client's exception classes, so callers catch the same
     ClientError (`TransactionCanceledException` with its `CancellationReasons`, ...) as before;
   - every other operation, and the rest of the client's interface: the stock boto3 client it wraps.
@@ -33,6 +34,7 @@ from botocore.parsers import create_parser
 from botocore.retries import quota, standard
 
 from pizza42.dynamodb.wire import KeepAliveConnection, SigV4Signer, WireResponse
+from pizza42.observability import metrics
 
 _TARGET_PREFIX = "DynamoDB_20120810."
 _CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -132,6 +134,7 @@ class DirectDynamoDBClient:
                 caught_exception=error, request_dict={"context": context})
             if delay is None:
                 break
+            metrics.count("DynamoDBRetries")
             time.sleep(delay)
         if error is not None:
             raise error

@@ -2,8 +2,10 @@
 
 The request id and the access line are WSGI middleware (RequestLog) rather than Flask hooks: they see
 every answer, and per request they cost a fraction of what a pair of hooks did. gunicorn's own access
-log is off (gunicorn.conf.py): this line replaces it. No log line carries a token, a secret, a cookie,
-a query string or a full email address.
+log is off (gunicorn.conf.py): this line replaces it. The access line is also the request's CloudWatch
+metrics document (Embedded Metric Format: metrics.py says what it holds and why this is not the
+aws-embedded-metrics library). No log line carries a token, a secret, a cookie, a query string or a full
+email address, and the access line no order id either (it is a metrics document).
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ from typing import Any
 import orjson
 from flask import Flask, g, has_request_context, request
 
+from pizza42.observability import metrics
+
 audit_log = logging.getLogger("pizza42.audit")
 access_log = logging.getLogger("pizza42.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# An order id in a path (/orders/<id>, /api/orders/<id>): masked in the access line, which is a metrics
+# document and so must name no customer's data (the audit line has the ids of orders placed).
+_ORDER_ID = re.compile(r"order_[A-Za-z0-9_]*")
 REQUEST_ID_KEY = "pizza42.request_id"  # where RequestLog leaves the request id in the WSGI environ
 
 
@@ -110,9 +117,12 @@ def audit_order_attempt(view: Callable) -> Callable:
                 if getattr(exc, attribute, None):
                     fields[attribute] = getattr(exc, attribute)
             audit_log.info("order refused", extra={"fields": fields})
+            metrics.count("OrdersRefused")
             raise
         fields.update(_who(), **g.get("audit_order", {}))
         fields.setdefault("outcome", "refused")
+        if fields["outcome"] in ("placed", "refused"):  # a replay is neither: the order was placed before
+            metrics.count("OrdersPlaced" if fields["outcome"] == "placed" else "OrdersRefused")
         audit_log.info(f"order {fields['outcome']}", extra={"fields": fields})
         return response
 
@@ -138,10 +148,11 @@ def record_customer(user_id: str, email: str | None) -> None:
 
 class RequestLog:
     """WSGI middleware: a request id for every request (the client's if sane, else a new one), sent back
-    as X-Request-ID, and one access line per answer.
+    as X-Request-ID, and one access line per answer, which carries the request's metrics (metrics.py).
 
-    The path is logged without its query string (the login callback's carries the authorization code),
-    and the client's address as forwarded.py believes it (never a header the client wrote itself).
+    The path is logged without its query string (the login callback's carries the authorization code) and
+    with order ids masked, and the client's address as forwarded.py believes it (never a header the client
+    wrote itself).
     """
 
     def __init__(self, app: Callable[[dict, Callable], Iterable[bytes]]) -> None:
@@ -153,6 +164,7 @@ class RequestLog:
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = environ[REQUEST_ID_KEY] = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(16)
         statuses: list[str] = []
+        counts, token = metrics.start_request()
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable:
             statuses.append(status)
@@ -160,17 +172,23 @@ class RequestLog:
             headers.append(("X-Request-ID", request_id))
             return start_response(status, headers, exc_info)
 
-        body = self.app(environ, start)
+        try:
+            body = self.app(environ, start)
+        finally:
+            metrics.end_request(token)
         method = environ.get("REQUEST_METHOD", "")
         # WSGI carries the path as latin-1 text of its bytes; log it as the UTF-8 the client sent.
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+        if "order_" in path:
+            path = _ORDER_ID.sub("{order_id}", path)
         status = int(statuses[-1][:3]) if statuses else 0
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        fields = {"method": method, "path": path, "status": status, "duration_ms": duration_ms,
+                  "client_ip": environ.get("REMOTE_ADDR") or None, "request_id": request_id}
+        fields.update(metrics.request_members(status, duration_ms, counts))
         # The message reads like a classic access line ("GET /api/orders 200 rid=…"): greppable, and what
         # tools that counted gunicorn's old lines by their " rid=" still find once per request.
-        access_log.info("%s %s %s rid=%s", method, path, status, request_id, extra={"fields": {
-            "method": method, "path": path, "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "client_ip": environ.get("REMOTE_ADDR") or None, "request_id": request_id}})
+        access_log.info("%s %s %s rid=%s", method, path, status, request_id, extra={"fields": fields})
         return body
 
 
