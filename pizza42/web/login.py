@@ -1,7 +1,9 @@
 """The pages' login with Authlib's OIDC client: /login, /callback, /logout, /logout/everywhere.
 
 Authlib does the protocol work: discovery, state (kept in the session), nonce, PKCE, the code exchange
-and the ID token's signature, issuer, audience, expiry and nonce checks.
+and the ID token's signature, issuer, audience, expiry and nonce checks. Each callback moves the
+LoginsSucceeded or LoginsFailed metric; logout hands the provider the ID token of the login as
+`id_token_hint` (kept in the server-side session item until then, never in the cookie).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from requests import RequestException
 
 from pizza42.config import Settings
 from pizza42.dependencies import get_session_store, get_settings
+from pizza42.observability import metrics
 from pizza42.web.forms import LogoutForm
 from pizza42.web.server_session import ServerSessionInterface, load_page_session
-from pizza42.web.session import current_user, end_session, start_session, user_from_claims
+from pizza42.web.session import current_user, end_session, id_token_hint, start_session, user_from_claims
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +132,22 @@ def callback() -> Response | tuple[str, int, dict]:
             raise OAuthError(error="missing_id_token")
         user = user_from_claims(id_claims)
     except OAuthError as exc:
+        metrics.count("LoginsFailed")
         return _refused(exc)
     except RequestException as exc:
+        metrics.count("LoginsFailed")
         log.warning("callback: identity provider unreachable: %s", type(exc).__name__)
         return _failure(503, "We couldn't reach the login service",
                         "Our login service did not answer while we finished logging you in. Please try again.")
     except (JoseError, AuthlibBaseError, KeyError, TypeError, ValueError) as exc:
         # An ID token that fails verification (signature, issuer, audience, nonce, expiry, claims).
+        metrics.count("LoginsFailed")
         log.warning("callback: ID token rejected: %s", type(exc).__name__)
         return _failure(502, "We couldn't verify your login",
                         "The login service sent an answer we could not verify, so you are not logged in.")
     next_path = safe_next(session.get(NEXT_KEY))
-    start_session(user)
+    start_session(user, token.get("id_token"))
+    metrics.count("LoginsSucceeded")
     flash(f"Welcome, {user.display_name}! You are logged in.", "success")
     return redirect(next_path)
 
@@ -174,8 +181,9 @@ def logout_page() -> Response | str:
 @bp.post("/logout")
 def logout() -> Response:
     """Delete the session on the server, then end the provider's session too and come back to the home page."""
+    hint = id_token_hint()  # read before the session (which holds it) is deleted
     end_session()
-    return _provider_logout()
+    return _provider_logout(hint)
 
 
 @bp.post("/logout/everywhere")
@@ -184,14 +192,20 @@ def logout_everywhere() -> Response:
     user = current_user()
     if user is None:
         return redirect(url_for("web.home"), 303)
+    hint = id_token_hint()
     ended = get_session_store().delete_all(user.sub)  # this browser's session is among them
     log.info("logout everywhere: %d session(s) ended", ended)
     session.forget()
-    return _provider_logout()
+    return _provider_logout(hint)
 
 
-def _provider_logout() -> Response:
-    """To the provider's end-session endpoint (it comes back to our home page), or home if it has none."""
+def _provider_logout(hint: str | None) -> Response:
+    """To the provider's end-session endpoint (it comes back to our home page), or home if it has none.
+
+    With the login's ID token as `id_token_hint` (OpenID Connect RP-Initiated Logout): the provider then knows
+    whose session to end and need not ask the customer to confirm (a strict provider such as panva's
+    oidc-provider asks without it; Auth0 recommends sending it).
+    """
     home = external_url("web.home")
     try:
         endpoint = _client().load_server_metadata().get("end_session_endpoint")
@@ -199,6 +213,7 @@ def _provider_logout() -> Response:
         endpoint = None  # provider down: we are logged out here; nothing more we can do
     if not endpoint:
         return redirect(home, 303)
-    # No id_token_hint: the raw ID token is deliberately never kept.
-    return redirect(add_params_to_uri(endpoint, {"post_logout_redirect_uri": home,
-                                                 "client_id": get_settings().auth0_client_id}), 303)
+    params = {"post_logout_redirect_uri": home, "client_id": get_settings().auth0_client_id}
+    if hint:
+        params["id_token_hint"] = hint
+    return redirect(add_params_to_uri(endpoint, params), 303)

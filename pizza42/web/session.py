@@ -1,6 +1,9 @@
-"""The logged-in customer as their server-side session holds them: a few verified ID-token claims, nothing more.
+"""The logged-in customer as their server-side session holds them: a few verified ID-token claims, and the ID token.
 
-The raw ID token is never stored: a session needs to know who the customer is, not to call anything for them.
+The pages read only the claims. The raw ID token is kept beside them for one use: logout sends it to the
+provider as `id_token_hint`. It lives only in the session item in DynamoDB (the cookie holds a random id),
+dies with the session, and is never rendered or logged. It is not a credential anywhere: the API accepts ID
+tokens only from AUTH0_SPA_CLIENT_IDS, and this one's audience is the pages' own client (AUTH0_CLIENT_ID).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pizza42.dependencies import get_session_store
 from pizza42.web.server_session import ServerSideSession
 
 SESSION_KEY = "customer"
+ID_TOKEN_KEY = "id_token"  # noqa: S105 (a key name): the raw ID token of the login, for logout's id_token_hint
 _MAX_TEXT = 200  # bound every string we copy from the token, so a session item stays small
 
 
@@ -86,12 +90,20 @@ def user_from_claims(id_claims: dict) -> SessionUser:
     )
 
 
-def start_session(user: SessionUser) -> None:
+def start_session(user: SessionUser, id_token: str | None = None) -> None:
     """Log this customer in: nothing from before login survives, and the session gets a new id (no fixation)."""
     session.clear()
     session.regenerate(user.sub)
     session[SESSION_KEY] = {key: value for key, value in asdict(user).items() if value not in (None, False)}
+    if isinstance(id_token, str) and id_token:
+        session[ID_TOKEN_KEY] = id_token
     g.pizza42_user = user
+
+
+def id_token_hint() -> str | None:
+    """The ID token this session's login was given (for the provider's end-session endpoint), if any."""
+    token = session.get(ID_TOKEN_KEY)
+    return token if isinstance(token, str) else None
 
 
 def current_user() -> SessionUser | None:

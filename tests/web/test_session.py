@@ -10,7 +10,7 @@ import pytest
 
 from pizza42 import create_app
 from pizza42.web.server_session import cookie_is_secure
-from pizza42.web.session import SESSION_KEY
+from pizza42.web.session import ID_TOKEN_KEY, SESSION_KEY
 from tests.dynamo_helpers import CountingClient
 from tests.web.conftest import (
     UNVERIFIED,
@@ -54,25 +54,30 @@ def test_every_login_gets_a_different_id(app, client, auth):
 
 
 def test_session_holds_only_the_minimal_claims(app, client, auth):
-    """Subject, name, email, verification claims and expiry — never a token."""
+    """Subject, name, email, verification claims and expiry; of tokens, only the ID token (for logout's hint)."""
     auth.login(VERIFIED)
     session, payload = read_session(app, client)
-    assert set(session) <= {SESSION_KEY, "_flashes", "csrf_token"}
+    assert set(session) <= {SESSION_KEY, "_flashes", "csrf_token", ID_TOKEN_KEY}
     customer = session[SESSION_KEY]
     assert set(customer) <= ALLOWED_CLAIMS
     assert customer["sub"] == VERIFIED and customer["email"] == "verified@pizza42.test"
     assert customer["can_place_orders"] is True and customer["email_verified"] is True
     assert customer["connection"] == "Username-Password-Authentication"
     assert customer["exp"] > time.time()
-    assert "eyJ" not in payload  # no JWT (ID, access or refresh token) is stored
+    id_token = session[ID_TOKEN_KEY]
+    assert id_token.count(".") == 2 and payload.count(id_token) == 1
+    assert "eyJ" not in payload.replace(id_token, "")  # no other JWT (access or refresh token) is stored
 
 
 def test_a_stored_session_stays_small(app, client, auth):
-    """Even with the CSRF secret and a flash message the item is well under a kilobyte or so."""
+    """With the CSRF secret and a flash message the data is about a kilobyte; with the ID token (kept for
+    logout's hint) the item stays within one 4 KB read unit, the cost of every page view's consistent read."""
     auth.login(VERIFIED)
     client.get("/")
     auth.place_order()
-    assert len(read_session(app, client)[1]) < 1200
+    session, payload = read_session(app, client)
+    assert len(payload) - len(session[ID_TOKEN_KEY]) < 1200
+    assert len(payload) < 4096 - 200  # the item's other attributes (hash, customer, times) fit in the rest
 
 
 def test_unverified_customer_session_says_they_cannot_order(app, client, auth):
@@ -182,7 +187,8 @@ def test_logout_deletes_the_session_and_ends_the_provider_session(app, client, a
     location = urlsplit(response.headers["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == provider + "/oauth2/end_session"
     params = parse_qs(location.query)
-    assert params == {"post_logout_redirect_uri": ["http://localhost/"], "client_id": ["pizza42-web"]}
+    assert set(params) == {"post_logout_redirect_uri", "client_id", "id_token_hint"}  # the hint: test_logout_hint.py
+    assert (params["post_logout_redirect_uri"], params["client_id"]) == (["http://localhost/"], ["pizza42-web"])
     assert session_item(dynamodb, session_id) is None
     assert client.get_cookie("session") is None
     assert client.get("/account").status_code == 302
