@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 
 from pizza42 import sandbox
+from pizza42.edge.cors import cors_origins
 from pizza42.sandbox_nginx import ROOT, LocalSite, Nginx, self_signed_certificate
 
 HTTP_PORT = sandbox.port_setting("SANDBOX_EDGE_HTTP_PORT", 8080)
@@ -165,7 +166,7 @@ def serve_edge() -> None:
                 instance.wait_ready()
             certificate, key = self_signed_certificate(RUN_DIR, "edge", days=30)
             nginx = Nginx(LocalSite(RUN_DIR, HTTP_PORT, HTTPS_PORT, [f"unix:{i.socket}" for i in instances],
-                                    certificate, key))
+                                    certificate, key, cors_origins=cors_origins(env)))
             stack.callback(nginx.stop)
             nginx.wait_ready()
             stack.callback(signal.signal, signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut clean-up

@@ -1,8 +1,10 @@
 """nginx from Debian's package in front of local gunicorns: the shipped edge (deploy/nginx/) on loopback ports.
 
-deploy/nginx/nginx.conf is copied as it is; only its site files (deploy/nginx/pizza42/*.conf: addresses,
-host name, certificate, paths) are written for this machine. `make run-edge`, the edge tests and the
-benchmark all run the very file operators install. Never imported in production (wsgi.py, the app).
+deploy/nginx/nginx.conf, pizza42-app.conf and the chosen servers/*.conf (edge.conf: TLS and the redirect;
+alb.conf: plain HTTP behind a load balancer) are copied as they are; only the site files
+(deploy/nginx/pizza42/*.conf: addresses, host name, certificate, paths, CORS origins, the trusted proxy) are
+written for this machine. `make run-edge`, the edge tests and the benchmark all run the very files operators
+install. Never imported in production (wsgi.py, the app).
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pizza42.edge.cors import nginx_cors_map
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "deploy" / "nginx"
 MIME_TYPES = Path("/etc/nginx/mime.types")
-SITE_FILES = ("main.conf", "http.conf", "upstream.conf", "http-server.conf", "https-server.conf")
+SITE_FILES = ("main.conf", "http.conf", "upstream.conf", "http-server.conf", "https-server.conf", "alb-server.conf",
+              "cors.conf")
+SERVERS = ("edge", "alb")  # deploy/nginx/servers/<name>.conf: the two topologies
 
 
 def nginx_binary() -> str:
@@ -77,9 +83,13 @@ class LocalSite:
     key: Path
     host: str = "127.0.0.1"
     unlimited: Sequence[str] = ()  # addresses the rate limits skip (the benchmark's load generator)
+    cors_origins: Sequence[str] = ()  # the app's CORS_ORIGINS
+    servers: Sequence[str] = ("edge",)  # which of deploy/nginx/servers/ run: "edge", "alb" or both
+    alb_port: int = 0  # servers/alb.conf's port (8080 in production)
+    alb_proxies: Sequence[str] = ("127.0.0.1",)  # set_real_ip_from: the "load balancer" (a VPC CIDR in production)
 
     def site_files(self) -> dict[str, str]:
-        """The five site files, for loopback."""
+        """The site files, for loopback."""
         run = self.run_dir
         # As root (CI, a container), the workers run as root too: they must read the run directory,
         # which mkdtemp made private. As anyone else, nginx cannot switch users and needs no `user`.
@@ -99,18 +109,28 @@ class LocalSite:
                                  f'set $pizza42_https_port ":{self.https_port}";\n'),
             "https-server.conf": (f"listen {self.host}:{self.https_port} ssl http2;\nserver_name {self.host};\n"
                                   f"ssl_certificate {self.certificate};\nssl_certificate_key {self.key};\n"),
+            "alb-server.conf": f"listen {self.host}:{self.alb_port};\n"
+                               + "".join(f"set_real_ip_from {proxy};\n" for proxy in self.alb_proxies),
+            "cors.conf": nginx_cors_map(self.cors_origins),
         }
 
 
 def render(site: LocalSite) -> Path:
-    """Write nginx.conf (the shipped one, unchanged) and the local site files under run_dir; the path of nginx.conf."""
+    """Write the shipped files (unchanged), the chosen servers and the local site files under run_dir; the path
+    of nginx.conf."""
     shipped = sorted(path.name for path in (SHIPPED / "pizza42").glob("*.conf"))
     if shipped != sorted(SITE_FILES):
         raise RuntimeError(f"deploy/nginx/pizza42/ has {shipped}, expected {sorted(SITE_FILES)}")
+    if not site.servers or set(site.servers) - set(SERVERS):
+        raise ValueError(f"servers must be some of {SERVERS}, got {site.servers}")
     conf_dir = site.run_dir / "nginx"
     (conf_dir / "pizza42").mkdir(parents=True, exist_ok=True)
+    (conf_dir / "pizza42-servers").mkdir(exist_ok=True)
     (site.run_dir / "temp").mkdir(exist_ok=True)
-    shutil.copyfile(SHIPPED / "nginx.conf", conf_dir / "nginx.conf")
+    for name in ("nginx.conf", "pizza42-app.conf"):
+        shutil.copyfile(SHIPPED / name, conf_dir / name)
+    for server in site.servers:
+        shutil.copyfile(SHIPPED / "servers" / f"{server}.conf", conf_dir / "pizza42-servers" / f"{server}.conf")
     shutil.copyfile(MIME_TYPES, conf_dir / "mime.types")  # the package's, as in production
     for name, text in site.site_files().items():
         (conf_dir / "pizza42" / name).write_text(text)
@@ -143,21 +163,29 @@ class Nginx:
         return f"https://{self.site.host}:{self.site.https_port}"
 
     @property
+    def alb_url(self) -> str:
+        """The address a load balancer forwards to (servers/alb.conf: plain HTTP)."""
+        return f"http://{self.site.host}:{self.site.alb_port}"
+
+    @property
     def error_log(self) -> str:
         """What nginx logged (warnings and errors)."""
         path = self.site.run_dir / "error.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def wait_ready(self, timeout: float = 15.0) -> Nginx:
-        """Wait until the HTTPS port completes a TLS handshake."""
+        """Wait until the HTTPS port completes a TLS handshake (the ALB port accepts, without edge.conf)."""
         context = ssl.create_default_context(cafile=str(self.site.certificate))
+        edge = "edge" in self.site.servers
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"nginx exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
             try:
-                with socket.create_connection((self.site.host, self.site.https_port), timeout=2) as raw, \
-                        context.wrap_socket(raw, server_hostname=self.site.host):
+                port = self.site.https_port if edge else self.site.alb_port
+                with socket.create_connection((self.site.host, port), timeout=2) as raw:
+                    if edge:
+                        context.wrap_socket(raw, server_hostname=self.site.host).close()
                     return self
             except OSError:
                 if time.monotonic() > deadline:

@@ -126,6 +126,7 @@ def auth(signing_key, issuer) -> Callable[..., dict]:
 
 EDGE_TABLE = "Pizza42-Orders-edge"  # its own, small: moto copies a whole table per transaction
 EDGE_SESSIONS_TABLE = "Pizza42-Sessions-edge"  # and its own sessions: no other test's logins in it
+EDGE_SPA_ORIGIN = "https://spa.pizza42.test"  # the SPA's origin: the app's CORS_ORIGINS, and so nginx's
 
 
 @pytest.fixture(scope="session")
@@ -157,7 +158,7 @@ def edge(run_dir, demo_provider, edge_dynamodb) -> Iterator[Edge]:
                            DYNAMODB_TABLE_NAME=EDGE_TABLE, DYNAMODB_SESSIONS_TABLE_NAME=EDGE_SESSIONS_TABLE,
                            AUTH0_CLIENT_ID=sandbox.WEB_CLIENT_ID,
                            AUTH0_SPA_CLIENT_IDS=sandbox.SPA_CLIENT_ID, AUTHLIB_INSECURE_TRANSPORT="1",
-                           GUNICORN_THREADS="8")
+                           GUNICORN_THREADS="8", CORS_ORIGINS=EDGE_SPA_ORIGIN)
     created = run_flask(env, "create-table")
     assert created.returncode == 0, created.stderr
     server = Edge(run_dir / "edge", env)

@@ -22,6 +22,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+from pizza42.edge.cors import cors_origins
 from pizza42.sandbox_nginx import LocalSite, Nginx, nginx_binary, self_signed_certificate
 from tests.integration.harness import HOST, Gunicorn, free_port, wait_for
 
@@ -68,7 +69,8 @@ class Edge:
                 instance.wait_ready()
             self.certificate, key = self_signed_certificate(run_dir, "edge")
             self.nginx = Nginx(LocalSite(run_dir, self.http_port, self.https_port,
-                                         [f"unix:{path}" for path in self.sockets], self.certificate, key))
+                                         [f"unix:{path}" for path in self.sockets], self.certificate, key,
+                                         cors_origins=cors_origins(self.env)))
             self.nginx.wait_ready()
         except BaseException:
             self.stop()
