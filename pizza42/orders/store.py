@@ -384,21 +384,27 @@ class OrderStore:
                 continue
         raise StorageUnavailable("rebuild_summary: too much contention")
 
-    def customer_ids(self) -> Iterator[str]:
-        """Every customer with anything stored (a Scan: for the admin command only)."""
-        seen: set[str] = set()
-        params: dict = {"ProjectionExpression": "user_id"}
+    def scan(self, **params: object) -> Iterator[dict]:
+        """Every item of the table, page by page (a Scan: for the operator's commands only, never serving)."""
         while True:
             response = self._call("scan", **params)
-            for item in response["Items"]:
-                user_id = item["user_id"]["S"]
-                if user_id not in seen and not figures.is_shop_partition(user_id):
-                    seen.add(user_id)
-                    yield user_id
+            yield from response["Items"]
             if "LastEvaluatedKey" not in response:
                 return
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def write(self, operation: str, **params: object) -> dict:
+        """One write of the operator's commands (`put_item`, `update_item`), with the store's error mapping."""
+        return self._call(operation, **params)
+
+    def customer_ids(self) -> Iterator[str]:
+        """Every customer with anything stored (a Scan: for the admin command only)."""
+        seen: set[str] = set()
+        for item in self.scan(ProjectionExpression="user_id"):
+            user_id = item["user_id"]["S"]
+            if user_id not in seen and not figures.is_shop_partition(user_id):
+                seen.add(user_id)
+                yield user_id
 
 def _on_status(current: str) -> tuple[str, dict]:
     """The condition "the order's status is still `current`" (a legacy order without one reads as confirmed)."""
