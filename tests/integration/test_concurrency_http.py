@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,9 @@ from decimal import Decimal
 import pytest
 import requests
 
+from pizza42.shop.analytics import report
+from pizza42.shop.store import ShopStore
+from tests.conftest import TABLE
 from tests.integration.harness import PRICES, count_orders, new_customer, order_ids, post_order, price
 
 pytestmark = pytest.mark.slow
@@ -94,6 +98,44 @@ def test_200_concurrent_orders_for_one_customer_are_all_stored_and_counted(app_s
           f"DynamoDB requests {dict(cost)}; {len(page_costs)} GET pages cost {[dict(c) for c in page_costs]}")
     # One transaction per order, plus the few requests that build the first summary.
     assert cost["TransactWriteItems"] >= ORDERS
+
+
+def test_200_customers_ordering_at_once_all_succeed_and_the_shops_figures_equal_their_sums(
+        app_server, proxy, dynamodb, auth):
+    rng = random.Random(7)
+    plan = [(new_customer(), rng.choice(list(PRICES)), rng.choice(["small", "medium", "large"]), rng.randint(1, 5))
+            for _ in range(ORDERS)]
+    headers = {customer: auth(customer) for customer, *_ in plan}
+    start = threading.Barrier(CLIENT_THREADS)
+
+    def place(item: tuple[str, str, str, int]) -> requests.Response:
+        session = _session()
+        if not getattr(_local, "started", False):  # every client thread starts at the same moment
+            _local.started = True
+            start.wait(30)
+        return post_order(app_server.url, headers[item[0]], *item[1:], session=session)
+
+    day = ShopStore(dynamodb, TABLE).shop_time.today(time.time())
+    before_figures = report(ShopStore(dynamodb, TABLE), day, day).totals
+    before = proxy.snapshot()
+    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        answers = list(pool.map(place, plan))
+    cost = proxy.since(before)
+
+    assert Counter(a.status_code for a in answers) == {201: ORDERS}, [a.text for a in answers if a.status_code != 201]
+    placed = [a.json(parse_float=Decimal)["order"] for a in answers]
+    after = report(ShopStore(dynamodb, TABLE), day, day).totals
+    assert after.orders - before_figures.orders == ORDERS
+    assert after.new_customers - before_figures.new_customers == ORDERS
+    assert after.revenue - before_figures.revenue == sum(o["total"] for o in placed) == sum(
+        price(p, s, q) for _, p, s, q in plan)
+    for pizza in PRICES:
+        assert after.pizzas[pizza] - before_figures.pizzas[pizza] == sum(1 for _, p, _, _ in plan if p == pizza)
+    # Each new customer's first order: one refused transaction (no summary yet), its summary built, the order.
+    conflicts = cost["TransactWriteItems"] - 2 * ORDERS
+    print(f"\n[measure] {ORDERS} customers at once ({CLIENT_THREADS} client threads): DynamoDB requests "
+          f"{dict(cost)}; transactions retried for contention: {conflicts}")
+    assert conflicts == 0
 
 
 def test_one_dynamodb_request_per_order_and_per_page(app_server, proxy, auth):

@@ -35,11 +35,13 @@ pytestmark = pytest.mark.slow
 def test_create_table_creates_the_tables_once_and_is_then_a_no_op(create_table_runs, dynamodb):
     first, second = create_table_runs
     assert first.stdout.splitlines() == [f"created table {TABLE}", f"created table {SESSIONS_TABLE}"]
-    assert second.stdout.splitlines() == [f"table {TABLE} already exists", f"table {SESSIONS_TABLE} already exists"]
+    assert second.stdout.splitlines() == [f"table {TABLE} already exists (its indexes are in place)",
+                                          f"table {SESSIONS_TABLE} already exists (its indexes are in place)"]
     table = dynamodb.describe_table(TableName=TABLE)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]} == {("user_id", "HASH"),
                                                                                  ("order_id", "RANGE")}
+    assert sorted(index["IndexName"] for index in table["GlobalSecondaryIndexes"]) == ["by-day", "open-orders"]
     sessions = dynamodb.describe_table(TableName=SESSIONS_TABLE)["Table"]
     assert sessions["KeySchema"] == [{"AttributeName": "id_hash", "KeyType": "HASH"}]
     assert [index["IndexName"] for index in sessions["GlobalSecondaryIndexes"]] == ["by-customer"]
