@@ -57,3 +57,28 @@ def test_the_direct_dynamodb_path_is_on_unless_turned_off(value, direct):
 def test_a_malformed_direct_path_setting_stops_start_up_naming_it(value):
     with pytest.raises(ConfigError, match=r"^DYNAMODB_DIRECT_PATH must be on or off, got '.*'$"):
         load_settings({**REQUIRED, "DYNAMODB_DIRECT_PATH": value})
+
+
+def test_the_shop_defaults_to_utc_a_five_minute_cancel_window_and_the_staff_and_manager_roles():
+    settings = load_settings(REQUIRED)
+    assert (settings.shop_timezone, settings.cancel_window_seconds) == ("UTC", 300)
+    assert (settings.staff_role, settings.manager_role) == ("staff", "manager")
+
+
+def test_the_shop_settings_can_be_changed():
+    settings = load_settings({**REQUIRED, "SHOP_TIMEZONE": "Europe/Rome", "CANCEL_WINDOW_MINUTES": "10",
+                              "STAFF_ROLE": "cook", "MANAGER_ROLE": "owner"})
+    assert (settings.shop_timezone, settings.cancel_window_seconds) == ("Europe/Rome", 600)
+    assert (settings.staff_role, settings.manager_role) == ("cook", "owner")
+
+
+@pytest.mark.parametrize("name, value", [("SHOP_TIMEZONE", "Mars/Olympus"), ("SHOP_TIMEZONE", "../etc/passwd"),
+                                         ("CANCEL_WINDOW_MINUTES", "0"), ("CANCEL_WINDOW_MINUTES", "five")])
+def test_a_bad_shop_setting_stops_start_up_naming_it(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings({**REQUIRED, name: value})
+
+
+def test_staff_and_managers_need_two_different_roles():
+    with pytest.raises(ConfigError, match="STAFF_ROLE"):
+        load_settings({**REQUIRED, "STAFF_ROLE": "crew", "MANAGER_ROLE": "crew"})
