@@ -175,8 +175,8 @@ class Nginx:
 
     def wait_ready(self, timeout: float = 15.0) -> Nginx:
         """Wait until the HTTPS port completes a TLS handshake (the ALB port accepts, without edge.conf)."""
-        context = ssl.create_default_context(cafile=str(self.site.certificate))
         edge = "edge" in self.site.servers
+        context = ssl.create_default_context(cafile=str(self.site.certificate)) if edge else None
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -184,7 +184,7 @@ class Nginx:
             try:
                 port = self.site.https_port if edge else self.site.alb_port
                 with socket.create_connection((self.site.host, port), timeout=2) as raw:
-                    if edge:
+                    if context is not None:
                         context.wrap_socket(raw, server_hostname=self.site.host).close()
                     return self
             except OSError:
