@@ -220,3 +220,22 @@ def test_every_move_writes_one_audit_line(store, caplog):
     assert len(lines) == 1
     assert lines[0].fields == {"order_id": order.order_id, "from": CONFIRMED, "to": PREPARING, "by": COOK,
                                "actor": STAFF}
+
+
+def test_rebuild_profiles_starts_over_when_an_order_is_placed_and_cancelled_while_it_reads(store, monkeypatch):
+    place(store, "Pepperoni", "small", 1)
+    reads = []
+    real_all_orders = OrderStore.all_orders
+
+    def all_orders_with_a_customer_meanwhile(self, user_id):
+        orders = list(real_all_orders(self, user_id))
+        if not reads:  # the first read: an order comes and goes before the rebuild writes
+            extra = place(store, "Supreme", "large", 1)
+            service.cancel_order(store, ALICE, extra.order_id, WINDOW)
+        reads.append(len(orders))
+        return iter(orders)
+
+    monkeypatch.setattr(OrderStore, "all_orders", all_orders_with_a_customer_meanwhile)
+    rebuilt = store.rebuild_summary(ALICE)
+    assert reads == [1, 2]  # the count alone (1, then 1 again) would not have noticed
+    assert rebuilt.total_orders == 1 and rebuilt.last_order > rebuilt.first_order

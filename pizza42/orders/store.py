@@ -373,10 +373,17 @@ class OrderStore:
             current = self._call("get_item", Key=layout.key(user_id, layout.SUMMARY_KEY),
                                  ConsistentRead=True).get("Item")
             summary = Summary.of(self.all_orders(user_id))
-            # Optimistic lock on the order count: an order placed while we read makes us start over.
-            condition = ({"ConditionExpression": "attribute_not_exists(order_id)"} if current is None else
-                         {"ConditionExpression": "total_orders = :seen",
-                          "ExpressionAttributeValues": {":seen": current["total_orders"]}})
+            # Optimistic lock on the summary's change counter (every order and cancellation bumps it): one
+            # written while we read makes us start over. Summaries from before the counter lock on the count.
+            if current is None:
+                condition: dict = {"ConditionExpression": "attribute_not_exists(order_id)"}
+            elif "changes" in current:
+                condition = {"ConditionExpression": "changes = :seen",
+                             "ExpressionAttributeValues": {":seen": current["changes"]}}
+                summary.changes = int(current["changes"]["N"]) + 1
+            else:
+                condition = {"ConditionExpression": "attribute_not_exists(changes) AND total_orders = :seen",
+                             "ExpressionAttributeValues": {":seen": current["total_orders"]}}
             try:
                 self._call("put_item", Item=layout.summary_to_item(user_id, summary), **condition)
                 return summary
