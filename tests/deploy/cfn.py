@@ -58,6 +58,7 @@ def resolve(node: object, names: Mapping[str, object]) -> object:
 
 def substitute(text: str, names: Mapping[str, object]) -> str:
     """Fn::Sub's string rule: ${Name} is replaced, ${!Literal} stays as ${Literal}; an unknown name fails."""
+    names = {**PSEUDO, **names}
 
     def one(match: re.Match) -> str:
         name = match.group(1)

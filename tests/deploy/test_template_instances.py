@@ -1,0 +1,191 @@
+"""The instances: IMDSv2, encrypted disks, no SSH, reachable from the ALB only; rolling updates that wait for
+/api/ready; a boot script that installs the shipped units and nginx files and writes settings the app accepts."""
+
+from __future__ import annotations
+
+import glob
+import re
+import subprocess
+
+import pytest
+
+from pizza42.config import load_settings
+from tests.deploy.cfn import ROOT, defaults, load_template, resources_of_type, substitute, table_names, user_data
+
+TEMPLATE = load_template()
+RESOURCES = TEMPLATE["Resources"]
+LAUNCH = RESOURCES["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+# The parameters without a default, as an operator would give them.
+GIVEN = {"VpcId": "vpc-1", "LoadBalancerSubnetIds": "subnet-a,subnet-b", "InstanceSubnetIds": "subnet-c,subnet-d",
+         "ReleaseBucket": "pizza42-releases", "ReleaseKey": "releases/pizza42-v1.4.0.tar.gz",
+         "ReleaseSha256": "ab" * 32, "DomainName": "shop.example.com", "Auth0Domain": "pizza42.eu.auth0.com",
+         "Auth0ClientId": "AbCdEf0123456789", "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x"}
+
+
+def rendered_user_data(**overrides: str) -> str:
+    """The boot script as an instance receives it (Fn::Sub applied with the given parameters)."""
+    names = defaults(TEMPLATE, **{**GIVEN, **overrides})
+    names.update(table_names(TEMPLATE, names), AppLogGroup="/pizza42/pizza42")
+    return substitute(user_data(TEMPLATE), names)
+
+
+# -- the launch template ------------------------------------------------------------------------
+
+def test_instances_require_imdsv2_with_a_hop_limit_of_one():
+    assert LAUNCH["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpTokens": "required",
+                                         "HttpPutResponseHopLimit": 1}
+
+
+def test_every_disk_is_encrypted():
+    assert LAUNCH["BlockDeviceMappings"]
+    assert all(device["Ebs"]["Encrypted"] is True for device in LAUNCH["BlockDeviceMappings"])
+
+
+def test_the_image_is_amazon_linux_2023_from_the_public_ssm_parameter():
+    assert LAUNCH["ImageId"] == {"Ref": "LatestAmiId"}
+    parameter = TEMPLATE["Parameters"]["LatestAmiId"]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    assert parameter["Default"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+def test_no_ssh_key_and_no_port_22_anywhere():
+    assert "KeyName" not in LAUNCH
+    rules = [rule for group in resources_of_type(TEMPLATE, "AWS::EC2::SecurityGroup").values()
+             for rule in group["Properties"].get("SecurityGroupIngress", [])]
+    rules += [r["Properties"] for r in resources_of_type(TEMPLATE, "AWS::EC2::SecurityGroupIngress").values()]
+    assert rules
+    assert not [rule for rule in rules if rule["FromPort"] <= 22 <= rule["ToPort"] or rule["IpProtocol"] == "-1"]
+
+
+def test_instances_accept_only_nginx_port_from_the_alb_security_group():
+    instance_group = RESOURCES["InstanceSecurityGroup"]["Properties"]
+    assert instance_group["SecurityGroupIngress"] == [{
+        "IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "Description": "nginx, from the ALB only",
+        "SourceSecurityGroupId": {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]}}]
+    # No stand-alone rule opens the instances to anything else.
+    assert not resources_of_type(TEMPLATE, "AWS::EC2::SecurityGroupIngress")
+    assert LAUNCH["SecurityGroupIds"] == [{"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]}]
+
+
+def test_the_alb_forwards_to_the_port_the_shipped_nginx_alb_server_listens_on():
+    listen = re.search(r"^listen (\d+);", (ROOT / "deploy/nginx/pizza42/alb-server.conf").read_text(), re.M)
+    target_group = RESOURCES["TargetGroup"]["Properties"]
+    assert int(listen.group(1)) == target_group["Port"] == 8080
+    egress = RESOURCES["LoadBalancerToInstances"]["Properties"]
+    assert (egress["FromPort"], egress["ToPort"]) == (8080, 8080)
+    assert egress["DestinationSecurityGroupId"] == {"Fn::GetAtt": ["InstanceSecurityGroup", "GroupId"]}
+
+
+# -- the load balancer ---------------------------------------------------------------------------
+
+def test_https_with_the_certificate_and_a_tls_1_2_or_1_3_policy_and_http_redirected():
+    https, http = RESOURCES["HttpsListener"]["Properties"], RESOURCES["HttpListener"]["Properties"]
+    assert (https["Port"], https["Protocol"]) == (443, "HTTPS")
+    assert https["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert http["DefaultActions"] == [{"Type": "redirect", "RedirectConfig": {
+        "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]
+
+
+def test_the_alb_drops_invalid_headers_and_mitigates_desync_strictly():
+    attributes = {a["Key"]: a["Value"] for a in RESOURCES["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["routing.http.desync_mitigation_mode"] == "strictest"
+    # Below nginx's keep-alive behind it, so the ALB always closes an idle connection first.
+    alb_server = (ROOT / "deploy/nginx/servers/alb.conf").read_text()
+    assert int(attributes["idle_timeout.timeout_seconds"]) < int(re.search(r"keepalive_timeout (\d+)s;",
+                                                                            alb_server).group(1))
+
+
+def test_the_health_check_is_api_health():
+    target_group = RESOURCES["TargetGroup"]["Properties"]
+    assert (target_group["HealthCheckPath"], target_group["Matcher"]) == ("/api/health", {"HttpCode": "200"})
+
+
+# -- the Auto Scaling group ----------------------------------------------------------------------
+
+def test_rolling_updates_replace_one_instance_at_a_time_waiting_for_its_signal():
+    group = RESOURCES["AutoScalingGroup"]
+    rolling = group["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["MaxBatchSize"] == 1
+    assert rolling["MinInstancesInService"] == {"Ref": "InstanceCount"}
+    assert rolling["WaitOnResourceSignals"] is True
+    assert group["CreationPolicy"]["ResourceSignal"]["Count"] == {"Ref": "InstanceCount"}
+
+
+def test_every_allowed_size_leaves_room_for_the_extra_instance_a_rolling_update_launches():
+    parameter = TEMPLATE["Parameters"]["InstanceCount"]
+    capacity = TEMPLATE["Mappings"]["Capacity"]
+    assert RESOURCES["AutoScalingGroup"]["Properties"]["MaxSize"] == {
+        "Fn::FindInMap": ["Capacity", {"Ref": "InstanceCount"}, "Max"]}
+    for count in parameter["AllowedValues"]:
+        assert int(count) >= 2  # at least two instances, in at least two subnets
+        assert capacity[count]["Max"] > int(count)  # MinInstancesInService must stay below MaxSize
+
+
+def test_the_group_spans_the_instance_subnets_behind_the_target_group():
+    props = RESOURCES["AutoScalingGroup"]["Properties"]
+    assert TEMPLATE["Parameters"]["InstanceSubnetIds"]["Type"] == "List<AWS::EC2::Subnet::Id>"
+    assert props["VPCZoneIdentifier"] == {"Ref": "InstanceSubnetIds"}
+    assert props["TargetGroupARNs"] == [{"Ref": "TargetGroup"}]
+    assert props["HealthCheckType"] == "ELB"
+
+
+# -- the boot script -----------------------------------------------------------------------------
+
+def test_the_boot_script_is_valid_bash():
+    result = subprocess.run(["bash", "-n"], input=rendered_user_data(), capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_success_is_signalled_only_after_api_ready_answers_200_through_nginx():
+    script = rendered_user_data()
+    ready = script.index("http://127.0.0.1:8080/api/ready")
+    assert script.count("signal 0") == 1
+    success = script.index("signal 0")
+    assert ready < script.index('if [ "$status" = 200 ]; then') < success
+    assert "-H 'Host: shop.example.com'" in script[ready - 200:ready]  # TRUSTED_HOSTS would refuse 127.0.0.1
+    assert script.index("systemctl enable --now pizza42.socket pizza42.service nginx.service") < ready
+    assert "cfn-signal --exit-code \"$1\" --stack 'pizza42' --resource AutoScalingGroup" in script
+
+
+def test_every_file_the_boot_script_installs_from_the_release_exists_in_the_repository():
+    paths = set(re.findall(r"/opt/pizza42/((?:deploy/)[\w./*-]+|requirements\.txt)", rendered_user_data()))
+    assert {"deploy/pizza42.service", "deploy/pizza42.socket", "deploy/nginx/servers/alb.conf"} <= paths
+    for path in paths:
+        assert glob.glob(str(ROOT / path)), path
+
+
+def env_file(script: str, secrets: dict[str, str]) -> dict[str, str]:
+    """The environment file pizza42-env writes, with the values it would read from SSM."""
+    body = script.split('cat > "$tmp" <<ENV\n', 1)[1].split("\nENV\n", 1)[0]
+    env = dict(line.split("=", 1) for line in body.splitlines())
+    return {key: secrets.get(value, value) for key, value in env.items()}
+
+
+def test_the_environment_file_is_settings_the_app_accepts():
+    env = env_file(rendered_user_data(ShopTimezone="Europe/Rome", DynamoDBDirectPath="off"),
+                   {"$secret_key": "k" * 64, "$fallbacks": "", "$client_secret": "from-ssm"})
+    settings = load_settings(env)
+    assert (settings.table_name, settings.sessions_table_name) == ("Pizza42-Orders", "Pizza42-Sessions")
+    assert (settings.auth0_issuer, settings.auth0_client_secret) == ("https://pizza42.eu.auth0.com/", "from-ssm")
+    assert (settings.app_base_url, settings.trusted_hosts) == ("https://shop.example.com", ("shop.example.com",))
+    assert settings.shop_timezone == "Europe/Rome" and settings.dynamodb_direct_path is False
+
+
+def test_every_variable_the_instance_writes_is_one_the_app_reads():
+    readers = (ROOT / "pizza42" / "config.py").read_text() + (ROOT / "gunicorn.conf.py").read_text()
+    env = env_file(rendered_user_data(), {})
+    for name in env:
+        assert f'"{name}"' in readers, name
+
+
+@pytest.mark.parametrize("secret", ["SECRET_KEY", "SECRET_KEY_FALLBACKS", "AUTH0_CLIENT_SECRET"])
+def test_secrets_come_from_ssm_at_boot_never_from_the_template(secret):
+    script = rendered_user_data(SecretKeyFallbacksParameterName="/pizza42/old-keys")
+    variable = env_file(script, {})[secret]
+    assert re.fullmatch(r"\$[a-z_]+", variable)  # a shell variable, filled at boot
+    assert re.search(rf"{re.escape(variable[1:])}=\$\(secret '/", script)  # ... by `aws ssm get-parameter`
+    assert "aws ssm get-parameter --region 'us-east-1' --with-decryption --name \"$1\"" in script
+    assert "set -x" not in script.replace("Never `set -x`", "")
