@@ -25,8 +25,10 @@ run-edge: $(STAMP)
 token: $(STAMP)
 	@$(BIN)/python -m pizza42.sandbox token --user '$(CUSTOMER)'
 
+# cfn-lint: the CloudFormation template (tests/deploy/ lints it too, and checks it against the app).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/cfn-lint deploy/cloudformation/*.yaml
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
 test: lint
