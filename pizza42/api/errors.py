@@ -8,14 +8,18 @@ from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from pizza42.auth.tokens import IdentityProviderUnavailable, TokenError
+from pizza42.orders import lifecycle
 from pizza42.orders.errors import (
     IdempotencyKeyReused,
     InvalidCursor,
     InvalidOrder,
     OrderNotFound,
+    StatusConflict,
     StorageUnavailable,
+    UnknownStatus,
 )
 from pizza42.sessions.store import SessionsUnavailable
+from pizza42.shop.analytics import InvalidRange
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
@@ -31,11 +35,11 @@ class ApiError(Exception):
         self.headers, self.extra = headers or {}, extra
 
 
-def error_response(status: int, error: str, message: str, headers: dict | None = None,
+def error_response(http_status: int, error: str, message: str, headers: dict | None = None,
                    **extra: object) -> Response:
-    """A JSON error response; the only way API errors are written."""
+    """A JSON error response; the only way API errors are written (`extra` may carry an order's `status`)."""
     response = jsonify({"error": error, "message": message, **extra})
-    response.status_code = status
+    response.status_code = http_status
     response.headers.update(headers or {})
     return response
 
@@ -76,6 +80,14 @@ def handle_api_exception(exc: Exception) -> Response:
         return error_response(400, "invalid_cursor", "'cursor' is not a cursor this API handed out", field="cursor")
     if isinstance(exc, OrderNotFound):
         return error_response(404, "not_found", "No such order.")
+    if isinstance(exc, StatusConflict):
+        # The order's status now: the client shows it instead of guessing (a lost race, a closed window).
+        return error_response(409, "status_conflict", exc.reason, status=exc.status)
+    if isinstance(exc, UnknownStatus):
+        return error_response(422, "unknown_status", "'status' must be one of: "
+                              + ", ".join(lifecycle.STATUSES), field="status")
+    if isinstance(exc, InvalidRange):
+        return error_response(400, "invalid_range", exc.message, field=exc.field)
     if isinstance(exc, IdempotencyKeyReused):
         return error_response(422, "idempotency_key_reused",
                               "This Idempotency-Key was already used for a different order.",

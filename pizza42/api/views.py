@@ -8,8 +8,8 @@ from pizza42 import claims, menu
 from pizza42.api import bp, openapi
 from pizza42.api.bearer import current_customer, current_token, require_token
 from pizza42.api.body import idempotency_key, json_body
-from pizza42.api.errors import ApiError
-from pizza42.dependencies import get_session_store, get_store
+from pizza42.api.params import page_limit
+from pizza42.dependencies import get_session_store, get_settings, get_store
 from pizza42.observability import audit_order_attempt, record_order_outcome
 from pizza42.orders import service
 from pizza42.orders.model import now_iso
@@ -59,21 +59,11 @@ def create_order() -> tuple[Response, int, dict]:
     return jsonify(body), 201, headers
 
 
-def _limit() -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return service.DEFAULT_PAGE_SIZE
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= service.MAX_PAGE_SIZE:
-        raise ApiError(400, "invalid_limit", f"'limit' must be a whole number from 1 to {service.MAX_PAGE_SIZE}.",
-                       field="limit")
-    return int(raw)
-
-
 @bp.get("/orders")
 @require_token(verified_email=True)
 def list_orders() -> Response:
     """The caller's orders, newest first, with the customer profile on the first page."""
-    history = service.list_orders(get_store(), current_token().subject, _limit(), request.args.get("cursor"))
+    history = service.list_orders(get_store(), current_token().subject, page_limit(), request.args.get("cursor"))
     return jsonify(history.to_json())
 
 
@@ -83,6 +73,15 @@ def get_order(order_id: str) -> Response:
     """One of the caller's own orders (404 for anyone else's)."""
     return jsonify({"order": service.get_order(get_store(), current_token().subject, order_id).to_json(),
                     "storage": "dynamodb"})
+
+
+@bp.post("/orders/<order_id>/cancel")
+@require_token(verified_email=True)
+def cancel_order(order_id: str) -> Response:
+    """The caller takes back one of their own orders: within the cancel window, before the kitchen starts."""
+    order = service.cancel_order(get_store(), current_token().subject, order_id,
+                                 get_settings().cancel_window_seconds)
+    return jsonify({"order": order.to_json(), "storage": "dynamodb"})
 
 
 @bp.get("/verify-token")

@@ -1,19 +1,33 @@
-"""Fixtures for the JSON API: the app on a moto table, a local issuer, and signed tokens."""
+"""Fixtures for the JSON API: the app on a moto table, a local issuer, and signed tokens.
+
+Every API test runs on both DynamoDB paths (DYNAMODB_DIRECT_PATH): the app gets the client make_dynamodb_client
+builds, `on` (hot calls over pizza42/dynamodb/direct.py) or `off` (the stock boto3 client), talking real HTTP
+to moto's server, which serves the same in-process tables the `dynamodb` fixture creates and tests inspect.
+The fuzz tests run on the direct path only: their random inputs test the API's validation, and the DynamoDB
+exchanges they reach are the ones the example tests already drive on both paths.
+"""
 
 from __future__ import annotations
 
 import time
 
 import pytest
+from moto.server import ThreadedMotoServer
 
 from pizza42 import claims
+from pizza42.aws import make_dynamodb_client
 from pizza42.config import load_settings
+from pizza42.shop.access import READ_ANALYTICS, READ_SHOP_ORDERS, UPDATE_ORDER_STATUS
 from tests.dynamo_helpers import CountingClient
 from tests.jwt_helpers import LocalIssuer, RSAKeyFixture
 
 AUDIENCE = "https://pizza42-api"
 SPA_CLIENT = "pizza42-spa"
 USER = "auth0|alice"
+STAFF = "auth0|staff-sam"
+MANAGER = "auth0|manager-mia"
+STAFF_PERMISSIONS = (READ_SHOP_ORDERS, UPDATE_ORDER_STATUS)  # what Auth0 RBAC gives the `staff` role
+MANAGER_PERMISSIONS = (*STAFF_PERMISSIONS, READ_ANALYTICS)  # and the `manager` role
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +56,41 @@ def settings(issuer):
     })
 
 
+DYNAMODB_PATHS = {"on": "direct-path", "off": "stock-client"}  # DYNAMODB_DIRECT_PATH: test id
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """Each API test once per DynamoDB path (the fuzz tests: the default path only)."""
+    if "dynamodb_path" in metafunc.fixturenames:
+        paths = ["on"] if metafunc.module.__name__.endswith("test_fuzz_api") else list(DYNAMODB_PATHS)
+        metafunc.parametrize("dynamodb_path", paths, ids=[DYNAMODB_PATHS[p] for p in paths])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's DynamoDB over real HTTP (the direct path never goes through botocore, so only a server sees it)."""
+    from tests.integration.harness import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def path_clients(moto_endpoint) -> dict[str, object]:
+    """The app's DynamoDB client as the app builds it, per DYNAMODB_DIRECT_PATH value (built once: boto3 is slow)."""
+    base = {"SECRET_KEY": "x" * 32, "AUTH0_ISSUER": "https://issuer.test/", "AUTH0_CLIENT_ID": "a",
+            "AUTH0_CLIENT_SECRET": "b", "DYNAMODB_ENDPOINT_URL": moto_endpoint}
+    return {path: make_dynamodb_client(load_settings({**base, "DYNAMODB_DIRECT_PATH": path}))
+            for path in DYNAMODB_PATHS}
+
+
 @pytest.fixture
-def counted_dynamodb(dynamodb) -> CountingClient:
-    """The moto client, counting DynamoDB requests per operation."""
-    return CountingClient(dynamodb)
+def counted_dynamodb(dynamodb, path_clients, dynamodb_path) -> CountingClient:
+    """The app's client on this test's DynamoDB path (over moto's tables), counting requests per operation."""
+    return CountingClient(path_clients[dynamodb_path])
 
 
 @pytest.fixture
@@ -78,5 +123,15 @@ def auth(make_token):
 
     def headers(sub: str = USER, **overrides) -> dict:
         return {"Authorization": f"Bearer {make_token(sub, **overrides)}"}
+
+    return headers
+
+
+@pytest.fixture
+def staff_auth(auth):
+    """Authorization headers for staff: an access token with Auth0 RBAC `permissions` (a manager's by default)."""
+
+    def headers(permissions: tuple[str, ...] = MANAGER_PERMISSIONS, sub: str = MANAGER, **overrides) -> dict:
+        return auth(sub, scope="openid profile email", permissions=list(permissions), **overrides)
 
     return headers

@@ -28,7 +28,8 @@ from pizza42.api import body, openapi
 from pizza42.config import load_settings
 from pizza42.orders import ids, service
 from pizza42.sandbox import DEMO_USERS
-from tests.api.conftest import SPA_CLIENT, USER
+from pizza42.shop.access import READ_ANALYTICS, READ_SHOP_ORDERS, UPDATE_ORDER_STATUS
+from tests.api.conftest import SPA_CLIENT, STAFF_PERMISSIONS, USER
 from tests.dynamo_helpers import put_legacy_order
 
 DOC = openapi.document()
@@ -159,16 +160,40 @@ def test_every_api_route_is_documented_and_every_documented_operation_is_a_route
     assert _flask_operations(app) == documented
 
 
+SHOP_PERMISSIONS = {("/api/shop/orders", "get"): READ_SHOP_ORDERS,
+                    ("/api/shop/orders/{order_id}/status", "post"): UPDATE_ORDER_STATUS,
+                    ("/api/shop/analytics", "get"): READ_ANALYTICS}
+
+
 def test_operations_have_ids_and_the_right_security():
     public = {"/api/health", "/api/ready", "/api/menu", "/api/openapi.json"}
     operation_ids = [op["operationId"] for _, _, op in operations()]
     assert len(set(operation_ids)) == len(operation_ids)
-    for path, _, op in operations():
-        assert op["security"] == ([] if path in public else [{"bearerAuth": []}]), path
+    for path, method, op in operations():
+        permission = SHOP_PERMISSIONS.get((path, method))
+        expected = [] if path in public else [{"bearerAuth": [permission] if permission else []}]
+        assert op["security"] == expected, path
         if path not in public:
             assert "401" in op["responses"], path
+        if permission:  # the shop's refusals say nothing about the shop
+            assert op["responses"]["403"] == {"$ref": "#/components/responses/InsufficientPermission"}, path
+    assert {path for path, _ in SHOP_PERMISSIONS} == {path for path, _, _ in operations() if "/shop/" in path}
     scheme = DOC["components"]["securitySchemes"]["bearerAuth"]
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+
+
+def test_a_shop_order_is_the_customers_order_plus_its_history_and_customer():
+    schemas = DOC["components"]["schemas"]
+    shop, order = schemas["ShopOrder"], schemas["Order"]
+    assert shop["properties"] == {**order["properties"], "history": shop["properties"]["history"],
+                                  "customer": shop["properties"]["customer"]}
+    assert shop["required"] == [*order["required"], "history", "customer"]
+
+
+def test_the_status_enum_is_the_lifecycles():
+    from pizza42.orders import lifecycle
+
+    assert DOC["components"]["schemas"]["OrderStatus"]["enum"] == list(lifecycle.STATUSES)
 
 
 def test_every_error_response_uses_the_error_schema():
@@ -382,6 +407,145 @@ SCENARIOS = [
 ]
 
 
+# -- the shop's side and the customer's cancellation ------------------------------------------------
+
+CANCEL_PATH, MOVE_PATH = "/api/orders/{order_id}/cancel", "/api/shop/orders/{order_id}/status"
+UNKNOWN_ORDER = "order_1640995200000"
+
+
+def _staff(request, permissions=(*STAFF_PERMISSIONS, READ_ANALYTICS)) -> dict:
+    return request.getfixturevalue("staff_auth")(permissions)
+
+
+def _cancel(request, order_id: str, headers=None):
+    headers = _auth(request) if headers is None else headers
+    return _client(request).post(f"/api/orders/{order_id}/cancel", headers=headers)
+
+
+def _move(request, order_id: str, status: object, headers=None):
+    headers = _staff(request) if headers is None else headers
+    return _client(request).post(f"/api/shop/orders/{order_id}/status", json={"status": status}, headers=headers)
+
+
+def _cancel_once_the_kitchen_started(request):
+    order = _place(request)
+    assert _move(request, order["id"], "preparing").status_code == 200
+    return _cancel(request, order["id"])
+
+
+def _cancel_twice(request):
+    order = _place(request)
+    assert _cancel(request, order["id"]).status_code == 200
+    return _cancel(request, order["id"])
+
+
+def _shop(request, query: str, headers=None):
+    return _client(request).get(f"/api/shop/{query}", headers=_staff(request) if headers is None else headers)
+
+
+def _board_unchanged(request):
+    _place(request)
+    first = _shop(request, "orders?status=open")
+    return _client(request).get("/api/shop/orders?status=open",
+                                headers={**_staff(request), "If-None-Match": first.headers["ETag"]})
+
+
+def _day_page_two(request):
+    orders = [_place(request) for _ in range(3)]
+    day = orders[0]["date"][:10]
+    first = _shop(request, f"orders?day={day}&limit=2").get_json()
+    assert first["next_cursor"]
+    return _shop(request, f"orders?day={day}&limit=2&cursor={first['next_cursor']}")
+
+
+def _analytics_of_today(request):
+    today = _place(request)["date"][:10]
+    return _shop(request, f"analytics?from={today}&to={today}")
+
+
+def _storage_down_staff(request, method: str, path: str):
+    client = request.getfixturevalue("storage_down")
+    return getattr(client, method)(path, json={"status": "preparing"}, headers=_staff(request))
+
+
+def _customers_token(request) -> dict:
+    return _auth(request)
+
+
+SHOP_SCENARIOS = [
+    # the customer cancels
+    Scenario("cancel within the window", "post", CANCEL_PATH, 200, lambda r: _cancel(r, _place(r)["id"])),
+    Scenario("cancel, unverified", "post", CANCEL_PATH, 403,
+             lambda r: _cancel(r, UNKNOWN_ORDER, _auth(r, verified=False))),
+    Scenario("cancel another's order", "post", CANCEL_PATH, 404, lambda r: _cancel(r, _place(r, "auth0|bob")["id"])),
+    Scenario("cancel what is not an order", "post", CANCEL_PATH, 404, lambda r: _cancel(r, "~profile")),
+    Scenario("cancel once the kitchen started", "post", CANCEL_PATH, 409, _cancel_once_the_kitchen_started),
+    Scenario("cancel twice", "post", CANCEL_PATH, 409, _cancel_twice),
+    Scenario("cancel, storage down", "post", CANCEL_PATH, 503,
+             lambda r: _storage_down(r, "post", f"/api/orders/{UNKNOWN_ORDER}/cancel")),
+    *_protected("post", CANCEL_PATH, f"/api/orders/{UNKNOWN_ORDER}/cancel"),
+    # the kitchen's queue and a day's orders
+    Scenario("open orders", "get", "/api/shop/orders", 200,
+             lambda r: [_place(r), _place(r, "auth0|bob")] and _shop(r, "orders?status=open")),
+    Scenario("no open orders", "get", "/api/shop/orders", 200, lambda r: _shop(r, "orders?status=open")),
+    Scenario("open orders unchanged", "get", "/api/shop/orders", 304, _board_unchanged),
+    Scenario("a day's orders", "get", "/api/shop/orders", 200,
+             lambda r: _shop(r, f"orders?day={_place(r)['date'][:10]}")),
+    Scenario("a day's orders, page two", "get", "/api/shop/orders", 200, _day_page_two),
+    Scenario("shop orders, no filter", "get", "/api/shop/orders", 400, lambda r: _shop(r, "orders")),
+    Scenario("shop orders, both filters", "get", "/api/shop/orders", 400,
+             lambda r: _shop(r, "orders?status=open&day=2025-01-01")),
+    Scenario("shop orders, unknown status", "get", "/api/shop/orders", 400, lambda r: _shop(r, "orders?status=done")),
+    Scenario("shop orders, bad day", "get", "/api/shop/orders", 400, lambda r: _shop(r, "orders?day=2025-02-30")),
+    Scenario("shop orders, bad cursor", "get", "/api/shop/orders", 400,
+             lambda r: _shop(r, "orders?day=2025-01-01&cursor=bm90LWEtY3Vyc29y")),
+    Scenario("shop orders, customer", "get", "/api/shop/orders", 403,
+             lambda r: _shop(r, "orders?status=open", _customers_token(r))),
+    Scenario("shop orders, id token", "get", "/api/shop/orders", 403,
+             lambda r: _shop(r, "orders?status=open", _id_token_headers(r))),
+    Scenario("shop orders, storage down", "get", "/api/shop/orders", 503,
+             lambda r: _storage_down_staff(r, "get", "/api/shop/orders?status=open")),
+    *_protected("get", "/api/shop/orders", "/api/shop/orders?status=open"),
+    # moving an order
+    Scenario("move to preparing", "post", MOVE_PATH, 200, lambda r: _move(r, _place(r)["id"], "preparing")),
+    Scenario("staff cancel", "post", MOVE_PATH, 200, lambda r: _move(r, _place(r)["id"], "cancelled")),
+    Scenario("move, malformed json", "post", MOVE_PATH, 400,
+             lambda r: _client(r).post(f"/api/shop/orders/{UNKNOWN_ORDER}/status", data=b"{",
+                                       headers={**_staff(r), "Content-Type": "application/json"})),
+    Scenario("move, customer", "post", MOVE_PATH, 403, lambda r: _move(r, _place(r)["id"], "ready", _auth(r))),
+    Scenario("move, read-only staff", "post", MOVE_PATH, 403,
+             lambda r: _move(r, _place(r)["id"], "preparing", _staff(r, (READ_SHOP_ORDERS,)))),
+    Scenario("move an unknown order", "post", MOVE_PATH, 404, lambda r: _move(r, UNKNOWN_ORDER, "preparing")),
+    Scenario("move what is not an order", "post", MOVE_PATH, 404, lambda r: _move(r, "~profile", "preparing")),
+    Scenario("move, skipping a step", "post", MOVE_PATH, 409, lambda r: _move(r, _place(r)["id"], "ready")),
+    Scenario("move, too large", "post", MOVE_PATH, 413,
+             lambda r: _client(r).post(f"/api/shop/orders/{UNKNOWN_ORDER}/status",
+                                       json={"status": "ready", "note": "x" * 20_000}, headers=_staff(r))),
+    Scenario("move, not json", "post", MOVE_PATH, 415,
+             lambda r: _client(r).post(f"/api/shop/orders/{UNKNOWN_ORDER}/status", data="status=ready",
+                                       headers={**_staff(r), "Content-Type": "text/plain"})),
+    Scenario("move to an unknown status", "post", MOVE_PATH, 422, lambda r: _move(r, _place(r)["id"], "baking")),
+    Scenario("move without a status", "post", MOVE_PATH, 422,
+             lambda r: _client(r).post(f"/api/shop/orders/{UNKNOWN_ORDER}/status", json={}, headers=_staff(r))),
+    Scenario("move, storage down", "post", MOVE_PATH, 503,
+             lambda r: _storage_down_staff(r, "post", f"/api/shop/orders/{UNKNOWN_ORDER}/status")),
+    *_protected("post", MOVE_PATH, f"/api/shop/orders/{UNKNOWN_ORDER}/status"),
+    # the figures
+    Scenario("analytics", "get", "/api/shop/analytics", 200, _analytics_of_today),
+    Scenario("analytics, no range", "get", "/api/shop/analytics", 400, lambda r: _shop(r, "analytics")),
+    Scenario("analytics, 93 days", "get", "/api/shop/analytics", 400,
+             lambda r: _shop(r, "analytics?from=2025-01-01&to=2025-04-03")),
+    Scenario("analytics, backwards", "get", "/api/shop/analytics", 400,
+             lambda r: _shop(r, "analytics?from=2025-01-02&to=2025-01-01")),
+    Scenario("analytics, staff", "get", "/api/shop/analytics", 403,
+             lambda r: _shop(r, "analytics?from=2025-01-01&to=2025-01-02", _staff(r, STAFF_PERMISSIONS))),
+    Scenario("analytics, storage down", "get", "/api/shop/analytics", 503,
+             lambda r: _storage_down_staff(r, "get", "/api/shop/analytics?from=2025-01-01&to=2025-01-02")),
+    *_protected("get", "/api/shop/analytics", "/api/shop/analytics?from=2025-01-01&to=2025-01-02"),
+]
+SCENARIOS += SHOP_SCENARIOS
+
+
 def _documented_response(scenario: Scenario) -> tuple[dict, str]:
     if scenario.component:
         pointer = f"/components/responses/{scenario.component}"
@@ -397,10 +561,13 @@ def assert_conforms(scenario: Scenario, response) -> None:
     """The real response has the documented status, media type, body schema and required headers."""
     assert response.status_code == scenario.status, response.get_data(as_text=True)
     documented, pointer = _documented_response(scenario)
-    assert response.mimetype in documented["content"], response.mimetype
-    schema_pointer = f"{pointer}/content/{escape(response.mimetype)}/schema"
-    payload = response.get_json()
-    assert errors_of(validator_at(schema_pointer), payload) == [], json.dumps(payload)[:2000]
+    if "content" not in documented:  # e.g. 304 Not Modified: no body at all
+        assert response.get_data() == b""
+    else:
+        assert response.mimetype in documented["content"], response.mimetype
+        schema_pointer = f"{pointer}/content/{escape(response.mimetype)}/schema"
+        payload = response.get_json()
+        assert errors_of(validator_at(schema_pointer), payload) == [], json.dumps(payload)[:2000]
     for name, header in (documented.get("headers") or {}).items():
         header, _ = resolve(header)
         value = response.headers.get(name)

@@ -262,7 +262,8 @@ def test_legacy_orders_read_back_through_the_api(client, auth, dynamodb):
     body = client.get("/api/orders", headers=auth()).json
     assert body["orders"][0] == {"id": "order_1640995200000", "pizza": "Margherita", "size": "medium",
                                  "quantity": 1, "total": 16.99, "date": "2025-01-01T12:00:00.000Z",
-                                 "status": "confirmed", "userId": USER}
+                                 "status": "confirmed", "status_updated_at": "2025-01-01T12:00:00.000Z",
+                                 "ticket": "0000", "userId": USER}
     assert body["customer_profile"]["total_spent"] == 16.99
 
 
