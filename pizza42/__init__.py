@@ -95,12 +95,14 @@ def register_web_login(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """The JSON API and the web pages."""
+    """The JSON API, the customers' pages and the shop's (kitchen, analytics) pages."""
     from pizza42.api import bp as api_bp
+    from pizza42.staff import bp as staff_bp
     from pizza42.web import bp as web_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(staff_bp)  # after web: its 403 check runs after visitors are sent to log in
 
 
 def register_csrf(app: Flask) -> None:

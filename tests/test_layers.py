@@ -13,6 +13,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pizza42"
 FACES = ("pizza42.api", "pizza42.web")
+# The shop's pages (kitchen, analytics): a third face, over the customers' pages' login and session.
+STAFF_FACE = "pizza42.staff"
 # Only these wire the faces together: the app factory and its app-wide error pages and commands.
 COMPOSITION = {"pizza42", "pizza42.errors", "pizza42.commands", "pizza42.sandbox"}
 
@@ -49,7 +51,7 @@ def test_the_layout_is_what_these_tests_expect():
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n not in COMPOSITION and not is_under(n, FACES[0])
-                                        and not is_under(n, FACES[1])))
+                                        and not is_under(n, FACES[1]) and not is_under(n, STAFF_FACE)))
 def test_no_lower_layer_imports_a_face(name):
     upward = sorted(i for i in MODULES[name] if any(is_under(i, face) for face in FACES))
     assert upward == [], f"{name} imports {upward}"
@@ -60,6 +62,15 @@ def test_the_faces_do_not_import_each_other(face, other):
     for name, imported in MODULES.items():
         if is_under(name, face):
             assert not any(is_under(i, other) for i in imported), f"{name} imports {other}"
+
+
+def test_the_staff_face_uses_the_pages_login_and_nothing_imports_it():
+    """pizza42.staff may import pizza42.web (the session, charts, filters), never the API; no one imports staff."""
+    for name, imported in MODULES.items():
+        if is_under(name, STAFF_FACE):
+            assert not any(is_under(i, FACES[0]) for i in imported), f"{name} imports the API"
+        elif name not in COMPOSITION:
+            assert not any(is_under(i, STAFF_FACE) for i in imported), f"{name} imports {STAFF_FACE}"
 
 
 def test_auth_is_bearer_token_verification_only():

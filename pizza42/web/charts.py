@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pizza42 import menu
@@ -29,6 +30,8 @@ class BarChart:
     height: int
     bars: list[Bar]
     summary: str
+    title: str = ""  # the chart's name (its SVG <title>)
+    axis_y: float | None = None  # where a column chart's baseline is drawn (None: no axis)
 
 
 def _months(first: str, last: str) -> list[str]:
@@ -44,6 +47,11 @@ def _months(first: str, last: str) -> list[str]:
 def _month_label(month: str, first: bool) -> str:
     name = _MONTH_NAMES[int(month[5:7]) - 1]
     return f"{name} {month[2:4]}" if first or month.endswith("-01") else name
+
+
+def dollars(amount: float) -> str:
+    """`$1,234` for whole dollars, else `$1,234.50` (chart labels)."""
+    return _dollars(amount)
 
 
 def _dollars(amount: float) -> str:
@@ -74,7 +82,8 @@ def monthly_spend_chart(monthly_spend: dict[str, float], min_months: int = 6,
                         x=index * slot + (slot - bar_width) / 2, y=plot_top + plot_height - height,
                         width=bar_width, height=height))
     summary = "Spend per month: " + ", ".join(f"{bar.label} {bar.value_text}" for bar in bars) + "."
-    return BarChart(width=len(months) * slot, height=plot_top + plot_height + 28, bars=bars, summary=summary)
+    return BarChart(width=len(months) * slot, height=plot_top + plot_height + 28, bars=bars, summary=summary,
+                    title="Spend per month", axis_y=plot_top + plot_height)
 
 
 def pizza_mix_chart(pizza_counts: dict[str, int]) -> BarChart | None:
@@ -90,4 +99,38 @@ def pizza_mix_chart(pizza_counts: dict[str, int]) -> BarChart | None:
         bars.append(Bar(label=name, value_text=str(count), x=label_width, y=index * row + (row - bar_height) / 2,
                         width=round(plot_width * count / top, 1), height=bar_height))
     summary = "Pizzas ordered: " + ", ".join(f"{bar.label} {bar.value_text}" for bar in bars) + "."
-    return BarChart(width=label_width + plot_width + 40, height=len(names) * row, bars=bars, summary=summary)
+    return BarChart(width=label_width + plot_width + 40, height=len(names) * row, bars=bars, summary=summary,
+                    title="Pizza mix")
+
+
+def columns(title: str, points: list[tuple[str, float]], value_text: Callable[[float], str], *,
+            label_every: int = 1) -> BarChart:
+    """Vertical bars for a series (days, hours): every value drawn, every `label_every`-th label shown.
+
+    Values are written over the bars only when there are few of them; the page's table has every number.
+    """
+    many = len(points) > 12
+    slot, bar_width, plot_top, plot_height = (22, 14, 12, 150) if many else (56, 36, 24, 150)
+    top = max((value for _, value in points), default=0) or 1.0
+    bars = []
+    for index, (label, value) in enumerate(points):
+        height = round(plot_height * value / top, 1)
+        shown = label if index % label_every == 0 or index == len(points) - 1 else ""
+        bars.append(Bar(label=shown, value_text="" if many else value_text(value),
+                        x=index * slot + (slot - bar_width) / 2, y=plot_top + plot_height - height,
+                        width=bar_width, height=height))
+    summary = f"{title}: " + ", ".join(f"{label} {value_text(value)}" for label, value in points) + "."
+    return BarChart(width=max(len(points), 1) * slot, height=plot_top + plot_height + 28, bars=bars,
+                    summary=summary, title=title, axis_y=plot_top + plot_height)
+
+
+def rows(title: str, points: list[tuple[str, float]], value_text: Callable[[float], str]) -> BarChart:
+    """Horizontal bars, one per named value (pizzas, sizes, new and returning customers)."""
+    top = max((value for _, value in points), default=0) or 1.0
+    row, bar_height, label_width, plot_width = 34, 22, 100, 200
+    bars = [Bar(label=label, value_text=value_text(value), x=label_width, y=index * row + (row - bar_height) / 2,
+                width=round(plot_width * value / top, 1), height=bar_height)
+            for index, (label, value) in enumerate(points)]
+    summary = f"{title}: " + ", ".join(f"{bar.label} {bar.value_text}" for bar in bars) + "."
+    return BarChart(width=label_width + plot_width + 40, height=max(len(points), 1) * row, bars=bars,
+                    summary=summary, title=title)

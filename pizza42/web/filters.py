@@ -1,11 +1,12 @@
-"""Jinja filters that make the domain's values readable: money, dates, order frequency."""
+"""Jinja filters that make the domain's values readable: money, dates (in the shop's time zone), order frequency."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint
+from flask import Blueprint, current_app, has_app_context
 
 
 def money(amount: Decimal | float | int | None) -> str:
@@ -26,17 +27,37 @@ def _parse(timestamp: str | int | float | None) -> datetime | None:
         return None
 
 
-def when(timestamp: str | int | float | None) -> str:
-    """`3 Mar 2026, 14:05 UTC` from an ISO timestamp or epoch seconds (the raw value if unparseable)."""
+def shop_zone() -> tzinfo:
+    """The shop's time zone (SHOP_TIMEZONE) in a running app; UTC outside one."""
+    if not has_app_context():
+        return UTC
+    settings = current_app.extensions.get("pizza42.settings")
+    return ZoneInfo(settings.shop_timezone) if settings else UTC  # ZoneInfo caches each zone it builds
+
+
+def shop_time(timestamp: str | int | float | None) -> datetime | None:
+    """An ISO timestamp or epoch seconds as an aware datetime in the shop's time zone; None if unparseable."""
     moment = _parse(timestamp)
+    return moment.astimezone(shop_zone()) if moment else None
+
+
+def when(timestamp: str | int | float | None) -> str:
+    """`5 Dec 2026, 19:45 CET` in the shop's time zone, from an ISO timestamp or epoch seconds (raw if unparseable)."""
+    moment = shop_time(timestamp)
     if moment is None:
         return str(timestamp or "—")
-    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+    return f"{moment.day} {moment:%b %Y, %H:%M} {moment.tzname() or 'UTC'}"
+
+
+def clock(timestamp: str | int | float | None) -> str:
+    """`19:45` in the shop's time zone (for the kitchen's cards and tables, where the day is known)."""
+    moment = shop_time(timestamp)
+    return f"{moment:%H:%M}" if moment else str(timestamp or "—")
 
 
 def day(timestamp: str | int | float | None) -> str:
-    """`3 Mar 2026` from an ISO timestamp."""
-    moment = _parse(timestamp)
+    """`3 Mar 2026` (the shop's day) from an ISO timestamp."""
+    moment = shop_time(timestamp)
     return f"{moment.day} {moment:%b %Y}" if moment else str(timestamp or "—")
 
 
@@ -66,5 +87,5 @@ def yes_no(value: object) -> str:
 
 def register_filters(bp: Blueprint) -> None:
     """Make the filters available to every template."""
-    for function in (money, when, day, frequency, yes_no):
+    for function in (money, when, clock, day, frequency, yes_no):
         bp.add_app_template_filter(function, function.__name__)

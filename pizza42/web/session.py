@@ -17,6 +17,7 @@ from flask import Response, current_app, flash, g, redirect, request, session, u
 
 from pizza42 import claims as claim_names
 from pizza42.dependencies import get_session_store
+from pizza42.shop.access import roles_from_claims
 from pizza42.web.server_session import ServerSideSession
 
 SESSION_KEY = "customer"
@@ -41,6 +42,7 @@ class SessionUser:
     login_time: str | None = None
     customer_since: str | None = None
     verification_message: str | None = None
+    roles: tuple[str, ...] = ()  # Auth0 roles (the Action's roles claim): who may open the kitchen, analytics
 
     def expired(self, now: float) -> bool:
         """Whether the ID token this session came from has expired."""
@@ -87,6 +89,7 @@ def user_from_claims(id_claims: dict) -> SessionUser:
         login_time=_text(claim_names.login_time(auth)),
         customer_since=_text(_dict(custom.get("customer_info")).get("customer_since")),
         verification_message=_text(_dict(custom.get("verification_required")).get("message")),
+        roles=roles_from_claims(id_claims),
     )
 
 

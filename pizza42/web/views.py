@@ -1,4 +1,7 @@
-"""Web pages (the ordering page, history, account) — thin views over the orders service."""
+"""Web pages (the ordering page, history, receipt, account) — thin views over the orders service.
+
+An order's live status and its cancellation are in tracking.py.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from pizza42.web.charts import monthly_spend_chart, pizza_mix_chart
 from pizza42.web.filters import money, register_filters
 from pizza42.web.forms import LogoutForm, OrderForm
 from pizza42.web.session import SessionUser, current_user, login_required, session_limits, visitors_log_in_first
+from pizza42.web.tracking import changed_by, time_left, track
 
 HISTORY_PAGE_SIZE = 10
 PIZZA_NOTES = {  # words for the menu cards; prices come from pizza42.menu only
@@ -25,7 +29,7 @@ PIZZA_NOTES = {  # words for the menu cards; prices come from pizza42.menu only
     "Supreme": "Pepperoni, sausage, peppers, onion, olives",
     "Hawaiian": "Tomato, mozzarella, ham, pineapple",
 }
-_PERSONAL_PAGES = ("web.orders", "web.receipt", "web.account")
+_PERSONAL_PAGES = ("web.orders", "web.receipt", "web.account", "web.order_status", "web.confirm_cancel")
 # The price list for the page's live-total script: the menu never changes while the app runs.
 _PRICES_JSON = json.dumps({name: {size: str(price) for size, price in by_size.items()}
                            for name, by_size in menu.PRICES.items()})
@@ -94,7 +98,8 @@ def place_order() -> Response | tuple[str, int]:
         record_order_outcome(user.sub, user.email, None, "refused", "InvalidForm")
         return _render_home(user, form, 422)
     try:
-        order, created = service.place_order(get_store(), service.Customer(user.sub, user.email), form.payload(),
+        order, created = service.place_order(get_store(), service.Customer(user.sub, user.email, user.name),
+                                             form.payload(),
                                              form.idempotency_key())
     except InvalidOrder as exc:
         record_order_outcome(user.sub, user.email, None, "refused", "InvalidOrder")
@@ -128,7 +133,7 @@ def orders() -> str:
     return render_template(
         "orders.html", user=user, history=history, profile=profile, cursor=cursor,
         spend_chart=monthly_spend_chart(profile.get("monthly_spend", {})) if profile else None,
-        pizza_chart=pizza_mix_chart(profile.get("pizza_counts", {})) if profile else None,
+        pizza_chart=pizza_mix_chart(profile.get("pizza_counts", {})) if profile else None, track=track,
     )
 
 
@@ -146,7 +151,8 @@ def receipt(order_id: str) -> str:
         order = service.get_order(get_store(), user.sub, order_id)
     except OrderNotFound:
         abort(404, "There is no order with that number among your orders.")
-    return render_template("receipt.html", user=user, order=order)
+    return render_template("receipt.html", user=user, order=order, tracking=track(order),
+                           changed_by=changed_by, time_left=time_left)
 
 
 @bp.get("/account")
