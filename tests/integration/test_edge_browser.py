@@ -67,7 +67,7 @@ CALL_THE_API = """async ({base, count}) => {
 }"""
 
 
-def spa_page(browser, origin: str):  # noqa: F811
+def spa_page(browser, origin: str) -> tuple[object, object]:  # noqa: F811
     """A page served from `origin` (the SPA's own host, played by the browser), allowed to reach loopback."""
     # In production the API is on a public address; here it is on loopback, which Chromium's Local Network
     # Access refuses to a page from a public origin unless the user allows it: allow it, as a person would.
