@@ -140,3 +140,15 @@ def test_the_dashboard_shows_every_alarm():
     names |= {"Lb": "lb", "Tg": "tg", "OrdersTable": "o", "SessionsTable": "s", "AppLogGroup": "g",
               "AutoScalingGroup": "asg"}
     assert json.loads(substitute(body, names))["widgets"]
+
+
+def test_every_alarm_names_a_runbook_entry_that_exists():
+    runbook = (TEMPLATE_PATH.parents[1] / "RUNBOOK.md").read_text()
+    entries = set(re.findall(r"^\*\*([\w ]+)\*\*(?: \(`[^)]*\))? —", runbook, re.M))
+    for name, alarm in ALARMS.items():
+        (section,) = re.findall(r'RUNBOOK\.md, "([^"]+)"', alarm["Properties"]["AlarmDescription"])
+        assert section in entries, (name, section)
+    # ... and each throttle and system error alarm is named in its entry.
+    for name in ALARMS:
+        assert f"`{name.removesuffix('Alarm')}`" in runbook or name.removesuffix("Alarm") + "**" in runbook, name
+    assert "## Direct DynamoDB path escape hatch" in runbook
