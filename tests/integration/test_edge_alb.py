@@ -18,7 +18,7 @@ from pizza42.edge.cors import cors_origins
 from pizza42.sandbox_nginx import LocalSite, Nginx
 from tests.integration.edge import FromAddress
 from tests.integration.harness import HOST, free_port
-from tests.integration.load_balancer import BROKEN, CLOSED, CUT, KEPT, NO_ANSWER, post_then_reuse
+from tests.integration.load_balancer import BROKEN, CLOSED, CUT, KEPT, post_then_reuse
 
 pytestmark = pytest.mark.slow
 
@@ -149,7 +149,8 @@ def test_the_hazard_is_real_with_gunicorn_alone(gunicorn_alone, body_size, recor
     if body_size <= 64 * 1024:
         assert rounds.failures == 0, rounds.outcomes  # drained in full: the connection is fine
     else:
-        # Never announced: every 401 said keep-alive, and the connection died under the next request.
-        assert CLOSED not in rounds.outcomes
-        assert rounds.failures > 0, rounds.outcomes
-        assert set(rounds.outcomes) <= {BROKEN, CUT, NO_ANSWER, KEPT}
+        # Every 401 said keep-alive, and every time the connection died under the next request: gunicorn always
+        # stops draining at 64 KB, and a balancer that reuses the connection at once always loses that race
+        # (issue 16 saw 12 and 33 of 40 with a client that checks the connection before reusing it).
+        assert rounds.statuses == {401: ROUNDS}
+        assert rounds.failures == ROUNDS and set(rounds.outcomes) <= {BROKEN, CUT}, rounds.outcomes
