@@ -151,6 +151,7 @@ def test_the_hazard_is_real_with_gunicorn_alone(gunicorn_alone, body_size, recor
     else:
         # Every 401 said keep-alive, and every time the connection died under the next request: gunicorn always
         # stops draining at 64 KB, and a balancer that reuses the connection at once always loses that race
-        # (issue 16 saw 12 and 33 of 40 with a client that checks the connection before reusing it).
+        # (a client that checks the connection before reusing it, as requests does, lost 40 and 22 of 40 here;
+        # issue 16 saw 12 and 33).
         assert rounds.statuses == {401: ROUNDS}
         assert rounds.failures == ROUNDS and set(rounds.outcomes) <= {BROKEN, CUT}, rounds.outcomes
