@@ -201,3 +201,26 @@ def test_an_emulator_whose_port_is_taken_meanwhile_fails_at_once_instead_of_hang
         thread.join(10)
     assert not thread.is_alive(), f"{server} hung on a busy port"
     assert len(outcome) == 1
+
+
+@pytest.mark.slow
+def test_run_prints_its_banner_only_once_the_app_answers_on_its_port(tmp_path):
+    """`make run` on free ports: when the banner says it runs, the app already listens; Ctrl-C stops it."""
+    ports = {name: str(free_port()) for name in RUN_SETTINGS}
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pizza42.sandbox"], env={**os.environ, **ports}, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "is running" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        app = f"http://127.0.0.1:{ports['SANDBOX_APP_PORT']}"
+        assert f"Open   {app}/" in log.read_text()
+        assert requests.get(app + "/api/health", timeout=5).status_code == 200  # no wait: it was bound first
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
