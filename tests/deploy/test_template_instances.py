@@ -174,6 +174,15 @@ def test_the_environment_file_is_settings_the_app_accepts():
     assert settings.shop_timezone == "Europe/Rome" and settings.dynamodb_direct_path is False
 
 
+def test_the_environment_file_is_replaced_whole_readable_by_root_and_the_app_only():
+    script = rendered_user_data()
+    write = script.index('cat > "$tmp" <<ENV')
+    assert script.index("umask 027") < script.index("tmp=$(mktemp /etc/pizza42/") < write
+    assert write < script.index('chgrp pizza42 "$tmp"') < script.index('chmod 0640 "$tmp"') < script.index(
+        'mv -f "$tmp" /etc/pizza42/pizza42.env')
+    assert "install -d -m 0750 -g pizza42 /etc/pizza42" in script
+
+
 def test_every_variable_the_instance_writes_is_one_the_app_reads():
     readers = (ROOT / "pizza42" / "config.py").read_text() + (ROOT / "gunicorn.conf.py").read_text()
     env = env_file(rendered_user_data(), {})
