@@ -4,10 +4,12 @@ the least-privilege policy of deploy/iam-policy.json."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
+from botocore.exceptions import ClientError
 
-from pizza42.orders.store import TTL_ATTRIBUTE, OrderStore
+from pizza42.orders.store import OrderStore
 from pizza42.sessions.store import SessionStore
 from tests.deploy.cfn import ROOT, defaults, load_template, resolve, table_names
 
@@ -15,11 +17,35 @@ TEMPLATE = load_template()
 TABLES = TEMPLATE["Resources"]
 
 
-def app_definition(logical_id: str, table_name: str) -> dict:
-    """What `flask create-table` makes for that table: the single source of truth."""
+class RecordingDynamoDB:
+    """Stands in for DynamoDB under `create-table`: no table exists yet, and every call is recorded."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, dict] = {}
+
+    def describe_table(self, **params: object) -> dict:
+        raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeTable")
+
+    def create_table(self, **params: object) -> dict:
+        self.calls["create_table"] = params
+        return {}
+
+    def update_time_to_live(self, **params: object) -> dict:
+        self.calls["update_time_to_live"] = params
+        return {}
+
+    def get_waiter(self, name: str) -> object:
+        return SimpleNamespace(wait=lambda **params: None)
+
+
+def create_table_calls(logical_id: str, table_name: str) -> dict[str, dict]:
+    """What `flask create-table` sends DynamoDB for that table: the single source of truth."""
+    client = RecordingDynamoDB()
     if logical_id == "OrdersTable":
-        return OrderStore(None, table_name).table_definition()
-    return SessionStore(None, table_name, idle_seconds=1800, lifetime_seconds=8 * 3600).table_definition()
+        OrderStore(client, table_name).create_table()
+    else:
+        SessionStore(client, table_name, idle_seconds=1800, lifetime_seconds=8 * 3600).create_table()
+    return client.calls
 
 
 def as_set(items: list[dict]) -> set[str]:
@@ -27,28 +53,33 @@ def as_set(items: list[dict]) -> set[str]:
 
 
 @pytest.mark.parametrize("logical_id", ["OrdersTable", "SessionsTable"])
-def test_each_table_has_the_keys_and_indexes_create_table_makes(logical_id):
+def test_each_table_is_what_create_table_makes(logical_id):
     props = TABLES[logical_id]["Properties"]
     name = resolve(props["TableName"], defaults(TEMPLATE))
-    expected = app_definition(logical_id, name)
-    assert props["KeySchema"] == expected["KeySchema"]
-    assert as_set(props["AttributeDefinitions"]) == as_set(expected["AttributeDefinitions"])
+    calls = create_table_calls(logical_id, name)
+    made = calls["create_table"]
+    assert set(made) == {"TableName", "KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode"}
+    assert made["TableName"] == name
+    assert props["KeySchema"] == made["KeySchema"]
+    assert as_set(props["AttributeDefinitions"]) == as_set(made["AttributeDefinitions"])
     indexes = {index["IndexName"]: index for index in props["GlobalSecondaryIndexes"]}
-    assert indexes == {index["IndexName"]: index for index in expected["GlobalSecondaryIndexes"]}
+    assert indexes == {index["IndexName"]: index for index in made["GlobalSecondaryIndexes"]}
+    assert props["BillingMode"] == made["BillingMode"] == "PAY_PER_REQUEST"
+    assert all("ProvisionedThroughput" not in index for index in props["GlobalSecondaryIndexes"])
+    ttl = calls["update_time_to_live"]["TimeToLiveSpecification"]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]}
+    assert ttl["AttributeName"] == "expires_at"
+
+
+def test_create_table_still_makes_what_its_table_definition_says():
+    # The recording above is the app's real create-table path, not a copy of table_definition().
+    calls = create_table_calls("OrdersTable", "t")["create_table"]
+    assert {k: v for k, v in calls.items() if k != "BillingMode"} == OrderStore(None, "t").table_definition()
 
 
 def test_the_tables_are_named_as_the_apps_defaults():
     assert table_names(TEMPLATE, defaults(TEMPLATE)) == {"OrdersTable": "Pizza42-Orders",
                                                          "SessionsTable": "Pizza42-Sessions"}
-
-
-@pytest.mark.parametrize("logical_id", ["OrdersTable", "SessionsTable"])
-def test_each_table_is_on_demand_with_ttl_on_expires_at(logical_id):
-    props = TABLES[logical_id]["Properties"]
-    assert props["BillingMode"] == "PAY_PER_REQUEST"  # as create_table_once makes it
-    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
-    assert "ProvisionedThroughput" not in props
-    assert all("ProvisionedThroughput" not in index for index in props["GlobalSecondaryIndexes"])
 
 
 @pytest.mark.parametrize("logical_id", ["OrdersTable", "SessionsTable"])
