@@ -35,10 +35,10 @@ def charts(days: list[dict], totals: dict) -> dict[str, BarChart]:
     by_day = [(_short(day["day"]), day["orders"]) for day in days]
     revenue = [(_short(day["day"]), day["revenue"]) for day in days]
     return {
-        "orders": columns("Orders per day", by_day, _count, label_every=7),
-        "revenue": columns("Revenue per day", revenue, dollars, label_every=7),
+        "orders": columns("Orders per day", by_day, _count, label_every=7, from_end=True),
+        "revenue": columns("Revenue per day", revenue, dollars, label_every=7, from_end=True),
         "hours": columns("Orders by hour of day", [(hour, n) for hour, n in totals["hours"].items()], _count,
-                         label_every=3),
+                         label_every=4),
         "pizzas": rows("Orders per pizza", sorted(totals["pizzas"].items(), key=lambda item: -item[1]), _count),
         "sizes": rows("Orders per size", [(size.capitalize(), n) for size, n in totals["sizes"].items()], _count),
         "customers": rows("Orders from new and returning customers",

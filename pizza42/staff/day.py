@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, render_template, request
 
 from pizza42.dependencies import get_session_store, get_settings, get_shop
+from pizza42.orders import lifecycle
 from pizza42.orders.errors import InvalidCursor
 from pizza42.orders.model import Order
 from pizza42.shop.analytics import InvalidRange, parse_day
@@ -45,7 +46,7 @@ def day_view() -> str:
         abort(400, "That page of the day does not exist. Start again from the day's first orders.")
     return render_template("kitchen_day.html", day=day, page=page, cursor=cursor, customer_label=customer_label,
                            previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
-                           config_zone=get_settings().shop_timezone)
+                           config_zone=get_settings().shop_timezone, step_labels=lifecycle.STEP_LABELS)
 
 
 def every_order_of(shop: ShopStore, day: date) -> Iterator[Order]:

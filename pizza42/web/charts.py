@@ -32,6 +32,7 @@ class BarChart:
     summary: str
     title: str = ""  # the chart's name (its SVG <title>)
     axis_y: float | None = None  # where a column chart's baseline is drawn (None: no axis)
+    dense: bool = False  # many narrow bars: drawn smaller, so their labels get a larger font
 
 
 def _months(first: str, last: str) -> list[str]:
@@ -104,24 +105,27 @@ def pizza_mix_chart(pizza_counts: dict[str, int]) -> BarChart | None:
 
 
 def columns(title: str, points: list[tuple[str, float]], value_text: Callable[[float], str], *,
-            label_every: int = 1) -> BarChart:
-    """Vertical bars for a series (days, hours): every value drawn, every `label_every`-th label shown.
+            label_every: int = 1, from_end: bool = False) -> BarChart:
+    """Vertical bars for a series (days, hours): every value drawn, every `label_every`-th label shown
+    (counted back from the last one with `from_end`, so the latest day is always labelled).
 
     Values are written over the bars only when there are few of them; the page's table has every number.
     """
     many = len(points) > 12
     slot, bar_width, plot_top, plot_height = (22, 14, 12, 150) if many else (56, 36, 24, 150)
+    margin = 26 if many else 0  # room for the first and last labels, wider than a narrow bar
     top = max((value for _, value in points), default=0) or 1.0
     bars = []
     for index, (label, value) in enumerate(points):
         height = round(plot_height * value / top, 1)
-        shown = label if index % label_every == 0 or index == len(points) - 1 else ""
+        step = len(points) - 1 - index if from_end else index
+        shown = label if step % label_every == 0 else ""
         bars.append(Bar(label=shown, value_text="" if many else value_text(value),
-                        x=index * slot + (slot - bar_width) / 2, y=plot_top + plot_height - height,
+                        x=margin + index * slot + (slot - bar_width) / 2, y=plot_top + plot_height - height,
                         width=bar_width, height=height))
     summary = f"{title}: " + ", ".join(f"{label} {value_text(value)}" for label, value in points) + "."
-    return BarChart(width=max(len(points), 1) * slot, height=plot_top + plot_height + 28, bars=bars,
-                    summary=summary, title=title, axis_y=plot_top + plot_height)
+    return BarChart(width=max(len(points), 1) * slot + 2 * margin, height=plot_top + plot_height + 28, bars=bars,
+                    summary=summary, title=title, axis_y=plot_top + plot_height, dense=many)
 
 
 def rows(title: str, points: list[tuple[str, float]], value_text: Callable[[float], str]) -> BarChart:
