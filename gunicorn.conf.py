@@ -110,9 +110,10 @@ max_requests_jitter = 5000
 # The budget is checked below against the values the app will actually use.
 timeout = 30
 graceful_timeout = 20
-# Seconds an idle keep-alive connection stays open. Behind an AWS load balancer set it above the
-# balancer's idle timeout (60 s by default), or the balancer may reuse a connection gunicorn has
-# just closed and answer 502.
+# Seconds an idle keep-alive connection stays open. The supported topologies put nginx in front (one request
+# per connection to gunicorn); gunicorn straight behind an AWS load balancer would need this above the
+# balancer's idle timeout (60 s by default), and even then breaks connections after refusing a large body
+# (tests/integration/test_edge_alb.py): don't.
 keepalive = _env_number("GUNICORN_KEEPALIVE", 5)
 
 _attempts = _env_number("DYNAMODB_MAX_ATTEMPTS", 3)
@@ -133,8 +134,8 @@ limit_request_fields = 100
 # A header of 8 KB holds a bearer token with the custom claims (~2 KB) and the session cookie.
 limit_request_field_size = 8190
 
-# Only these proxies may tell gunicorn the client's scheme and address (X-Forwarded-*). Behind an
-# ALB, list the ALB's subnets (CIDRs are accepted); "*" only if nothing else can reach the port.
+# Only these proxies may tell gunicorn the client's scheme and address (X-Forwarded-*): nginx on the unix
+# socket is always believed; list others (CIDRs are accepted) only if they reach gunicorn directly.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # --- Logging (stdout/stderr: journald or the platform collects them) -------------------------
