@@ -165,13 +165,16 @@ def env_file(script: str, secrets: dict[str, str]) -> dict[str, str]:
 
 
 def test_the_environment_file_is_settings_the_app_accepts():
-    env = env_file(rendered_user_data(ShopTimezone="Europe/Rome", DynamoDBDirectPath="off"),
+    env = env_file(rendered_user_data(ShopTimezone="Europe/Rome", DynamoDBDirectPath="off", CancelWindowMinutes="10",
+                                      StaffRole="kitchen crew", ManagerRole="owner"),
                    {"$secret_key": "k" * 64, "$fallbacks": "", "$client_secret": "from-ssm"})
     settings = load_settings(env)
     assert (settings.table_name, settings.sessions_table_name) == ("Pizza42-Orders", "Pizza42-Sessions")
     assert (settings.auth0_issuer, settings.auth0_client_secret) == ("https://pizza42.eu.auth0.com/", "from-ssm")
     assert (settings.app_base_url, settings.trusted_hosts) == ("https://shop.example.com", ("shop.example.com",))
     assert settings.shop_timezone == "Europe/Rome" and settings.dynamodb_direct_path is False
+    assert (settings.cancel_window_seconds, settings.staff_role, settings.manager_role) == (600, "kitchen crew",
+                                                                                            "owner")
 
 
 def test_the_environment_file_is_replaced_whole_readable_by_root_and_the_app_only():
