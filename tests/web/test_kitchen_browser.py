@@ -93,6 +93,9 @@ def serious_issues(page) -> list[str]:
 def test_an_order_reaches_the_kitchen_and_the_customer_sees_it_ready_without_reloading(browser, live_app):
     errors: list[str] = []
     kitchen = new_page(browser, live_app, errors)
+    # Count the tones the page plays (Web Audio oscillators): headless chromium has no speaker to listen to.
+    kitchen.add_init_script("""(() => { const make = AudioContext.prototype.createOscillator; window.__tones = 0;
+        AudioContext.prototype.createOscillator = function () { window.__tones += 1; return make.call(this); }; })()""")
     staff_log_in(kitchen, live_app, STAFF)
     assert kitchen.get_by_role("link", name="Kitchen").is_visible()
     assert kitchen.get_by_role("link", name="Analytics").count() == 0  # staff, not a manager
@@ -100,6 +103,8 @@ def test_an_order_reaches_the_kitchen_and_the_customer_sees_it_ready_without_rel
     assert "No open orders" in kitchen.locator("#board").inner_text()
     kitchen.get_by_role("button", name="Start shift").click()  # the user gesture that allows the sound
     assert kitchen.get_by_role("button", name="Shift started: sound on").get_attribute("aria-pressed") == "true"
+    tones_at_start = kitchen.evaluate("window.__tones")
+    assert tones_at_start > 0  # the click plays a tone: sound is on
     kitchen.evaluate("window.__loads = (window.__loads || 0) + 1")  # survives only while the page is not reloaded
 
     customer = new_page(browser, live_app, errors)
@@ -121,6 +126,7 @@ def test_an_order_reaches_the_kitchen_and_the_customer_sees_it_ready_without_rel
     assert "card-new" in card.get_attribute("class")
     assert "Vera Verified" in card.inner_text() and "Pepperoni" in card.inner_text()
     assert ticket in kitchen.locator("[data-board-announcer]").text_content()
+    assert kitchen.evaluate("window.__tones") > tones_at_start  # and the new order sounded
     screenshot(kitchen, "kitchen")
 
     card.get_by_role("button", name=re.compile("^Start preparing")).click()
