@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import glob
 import re
+import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -201,3 +203,51 @@ def test_secrets_come_from_ssm_at_boot_never_from_the_template(secret):
     assert re.search(rf"{re.escape(variable[1:])}=\$\(secret '/", script)  # ... by `aws ssm get-parameter`
     assert "aws ssm get-parameter --region 'us-east-1' --with-decryption --name \"$1\"" in script
     assert "set -x" not in script.replace("Never `set -x`", "")
+
+
+# -- pizza42-env, run for real (with a stand-in `aws` and a scratch directory for /etc/pizza42) ------------
+
+def env_script(tmp_path: Path, **overrides: str) -> Path:
+    """The instance's /usr/local/sbin/pizza42-env, writing into tmp_path instead of /etc/pizza42."""
+    script = rendered_user_data(**overrides).split("<<'SCRIPT'\n", 1)[1].split("\nSCRIPT\n", 1)[0]
+    script = script.replace("/etc/pizza42", str(tmp_path)).replace("chgrp pizza42", "chgrp \"$(id -gn)\"")
+    path = tmp_path / "pizza42-env"
+    path.write_text(script + "\n")
+    return path
+
+
+def fake_aws(tmp_path: Path, values: dict[str, str]) -> dict[str, str]:
+    """A PATH whose `aws ssm get-parameter --name N` prints values[N] (and fails for any other name)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    cases = "".join(f"    {name}) printf '%s\\n' '{value}' ;;\n" for name, value in values.items())
+    (bin_dir / "aws").write_text(
+        "#!/bin/bash\nwhile [ $# -gt 0 ]; do [ \"$1\" = --name ] && name=$2; shift; done\n"
+        f"case $name in\n{cases}    *) echo \"ParameterNotFound: $name\" >&2; exit 254 ;;\nesac\n")
+    (bin_dir / "aws").chmod(0o755)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+
+
+def test_pizza42_env_writes_the_secrets_from_ssm_into_a_file_only_root_and_the_app_read(tmp_path):
+    key, client_secret, old_key = "k" * 64, "c" * 48, "o" * 64
+    script = env_script(tmp_path, SecretKeyFallbacksParameterName="/pizza42/old-keys")
+    env = fake_aws(tmp_path, {"/pizza42/secret-key": key, "/pizza42/auth0-client-secret": client_secret,
+                              "/pizza42/old-keys": old_key})
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "pizza42.env"
+    values = dict(line.split("=", 1) for line in written.read_text().splitlines())
+    assert (values["SECRET_KEY"], values["AUTH0_CLIENT_SECRET"], values["SECRET_KEY_FALLBACKS"]) == (
+        key, client_secret, old_key)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o640
+    assert key not in result.stdout + result.stderr and client_secret not in result.stdout + result.stderr
+    assert load_settings(values).secret_key_fallbacks == (old_key,)
+
+
+def test_pizza42_env_fails_and_writes_nothing_when_a_secret_cannot_be_read(tmp_path):
+    script = env_script(tmp_path)
+    env = fake_aws(tmp_path, {"/pizza42/secret-key": "k" * 64})  # the Auth0 secret is missing
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert not (tmp_path / "pizza42.env").exists()
+    assert not list(tmp_path.glob(".pizza42.env.*"))
