@@ -97,7 +97,7 @@ def start_session(user: SessionUser, id_token: str | None = None) -> None:
     """Log this customer in: nothing from before login survives, and the session gets a new id (no fixation)."""
     session.clear()
     session.regenerate(user.sub)
-    session[SESSION_KEY] = {key: value for key, value in asdict(user).items() if value not in (None, False)}
+    session[SESSION_KEY] = {key: value for key, value in asdict(user).items() if value not in (None, False, ())}
     if isinstance(id_token, str) and id_token:
         session[ID_TOKEN_KEY] = id_token
     g.pizza42_user = user

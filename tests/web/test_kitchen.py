@@ -9,8 +9,9 @@ import pytest
 from flask import template_rendered
 
 from pizza42.orders import lifecycle
+from pizza42.web.session import SESSION_KEY
 from tests.dynamo_helpers import CountingClient
-from tests.web.conftest import SESSIONS_TABLE, TABLE, UNVERIFIED, VERIFIED
+from tests.web.conftest import SESSIONS_TABLE, TABLE, UNVERIFIED, VERIFIED, read_session
 from tests.web.staff_helpers import MANAGER, STAFF, csrf_token, place, register_staff
 
 SECRET_NAME = "Zelda Secretname"
@@ -205,3 +206,10 @@ def test_the_printable_ticket_has_the_big_number_what_to_make_and_for_whom(clien
     page = client.get(f"/kitchen/orders/{order.order_id}/ticket").get_data(as_text=True)
     assert f'<span class="ticket-big">{order.ticket}</span>' in page
     assert "3 ×</span> Hawaiian" in page and "Large" in page and SECRET_NAME in page
+
+
+def test_the_roles_come_from_the_id_tokens_claim_and_customers_store_none(app, client, auth):
+    auth.login(STAFF)
+    assert read_session(app, client)[0][SESSION_KEY]["roles"] == ("staff",)
+    auth.login(VERIFIED)
+    assert "roles" not in read_session(app, client)[0][SESSION_KEY]
