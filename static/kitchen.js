@@ -176,10 +176,11 @@
     shiftButton.hidden = false;
     shiftButton.addEventListener("click", function () {
       var Context = window.AudioContext || window.webkitAudioContext;
-      if (shiftButton.getAttribute("aria-pressed") === "true") {
-        shiftButton.setAttribute("aria-pressed", "false");
+      if (audio) {
         shiftButton.textContent = "Start shift";
-        if (audio) { audio.close(); audio = null; }
+        shiftButton.classList.remove("button-on");
+        audio.close();
+        audio = null;
         say("Sound off.");
         return;
       }
@@ -187,8 +188,8 @@
       audio = new Context();  // created in the click: browsers allow sound from here on
       audio.resume();
       beep();
-      shiftButton.setAttribute("aria-pressed", "true");
-      shiftButton.textContent = "Shift started: sound on";
+      shiftButton.textContent = "Shift started: sound on";  // its name says the state (no aria-pressed: that
+      shiftButton.classList.add("button-on");                 // would have a screen reader read both)
       say("Shift started. A sound plays for each new order.");
     });
   }
