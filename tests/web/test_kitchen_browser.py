@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from pizza42 import create_app
+from pizza42.orders.store import OrderStore
 from tests.browser import DESKTOP, PHONE, chromium, log_in, loopback_context
 from tests.dynamo_helpers import CountingClient
-from tests.web.conftest import VERIFIED, serve_wsgi, web_settings
-from tests.web.staff_helpers import MANAGER, STAFF, register_staff
+from tests.web.conftest import TABLE, VERIFIED, serve_wsgi, web_settings
+from tests.web.staff_helpers import MANAGER, STAFF, place, register_staff
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 SERIOUS = ("serious", "critical")
@@ -42,13 +43,25 @@ class _LateApp:
 
 
 @pytest.fixture
-def live_app(provider, dynamodb) -> Iterator[str]:
+def serial_dynamodb(dynamodb) -> CountingClient:
+    """One client for the app and the test's own writes, its calls serialised: moto is not thread-safe."""
+    return CountingClient(dynamodb, serialise=True)
+
+
+@pytest.fixture
+def shop_store(serial_dynamodb) -> OrderStore:
+    """The order store, for orders the test places while the app serves."""
+    return OrderStore(serial_dynamodb, TABLE)
+
+
+@pytest.fixture
+def live_app(provider, serial_dynamodb) -> Iterator[str]:
     """The app on 127.0.0.1 like the sandbox, in a shop time zone that is not UTC; staff known to the provider."""
     register_staff(provider)
     late = _LateApp()
     with serve_wsgi(late) as base_url:
         late.app = create_app(web_settings(provider, APP_BASE_URL=base_url, SHOP_TIMEZONE="Europe/Berlin"),
-                              dynamodb_client=CountingClient(dynamodb, serialise=True))  # moto is not thread-safe
+                              dynamodb_client=serial_dynamodb)
         yield base_url
 
 
@@ -90,7 +103,7 @@ def serious_issues(page) -> list[str]:
             for v in results.response["violations"] if v["impact"] in SERIOUS]
 
 
-def test_an_order_reaches_the_kitchen_and_the_customer_sees_it_ready_without_reloading(browser, live_app):
+def test_an_order_reaches_the_kitchen_and_the_customer_sees_it_ready_without_reloading(browser, live_app, shop_store):
     errors: list[str] = []
     kitchen = new_page(browser, live_app, errors)
     # Count the tones the page plays (Web Audio oscillators): headless chromium has no speaker to listen to.
@@ -129,6 +142,13 @@ def test_an_order_reaches_the_kitchen_and_the_customer_sees_it_ready_without_rel
     assert kitchen.evaluate("window.__tones") > tones_at_start  # and the new order sounded
     screenshot(kitchen, "kitchen")
 
+    start = card.get_by_role("button", name=re.compile("^Start preparing"))
+    start.focus()
+    other = place(shop_store, "auth0|otto", name="Otto Other", pizza="Supreme")
+    kitchen.locator(".card", has_text=other.ticket).wait_for(timeout=15_000)  # the board was replaced…
+    focus_key = f"{card.get_attribute('data-order-id')}:preparing"
+    assert kitchen.evaluate("document.activeElement.dataset.focusKey") == focus_key  # …the focus stayed
+
     card.get_by_role("button", name=re.compile("^Start preparing")).click()
     kitchen.locator(".card.card-preparing", has_text=ticket).wait_for()
     assert kitchen.evaluate("document.activeElement.textContent").startswith("Mark ready")  # focus kept on the card
@@ -148,14 +168,14 @@ def test_an_order_reaches_the_kitchen_and_the_customer_sees_it_ready_without_rel
     assert "can no longer be cancelled" in customer.locator(".order-progress").inner_text()
     screenshot(customer, "receipt-tracker")
     assert serious_issues(customer) == []
+    customer.get_by_role("link", name="My orders", exact=True).click()
+    assert customer.locator(".mini-tracker").count() == 1 and serious_issues(customer) == []
     assert errors == []
 
 
-def test_the_shop_pages_have_no_serious_accessibility_issue(browser, live_app, store):
-    from tests.web.staff_helpers import place
-
+def test_the_shop_pages_have_no_serious_accessibility_issue(browser, live_app, shop_store):
     for index, pizza in enumerate(("Margherita", "Supreme", "Hawaiian")):
-        place(store, f"auth0|customer-{index}", name=f"Customer {index}", pizza=pizza, quantity=index + 1)
+        place(shop_store, f"auth0|customer-{index}", name=f"Customer {index}", pizza=pizza, quantity=index + 1)
     errors: list[str] = []
     page = new_page(browser, live_app, errors)
     staff_log_in(page, live_app, MANAGER)
@@ -175,10 +195,8 @@ def test_the_shop_pages_have_no_serious_accessibility_issue(browser, live_app, s
     assert errors == []
 
 
-def test_the_kitchen_works_without_javascript(browser, live_app, store):
-    from tests.web.staff_helpers import place
-
-    order = place(store)
+def test_the_kitchen_works_without_javascript(browser, live_app, shop_store):
+    order = place(shop_store)
     page = new_page(browser, live_app, [], java_script_enabled=False)
     staff_log_in(page, live_app, STAFF)
     page.goto(live_app + "/kitchen")
