@@ -2,8 +2,9 @@
 
 A refresh of the board is a conditional GET of its fragment: the board's one DynamoDB Query, then 304 with
 nothing rendered when its ETag has not changed. Like every logged-in page, it also reads its session (one
-GetItem on the sessions table) first: that read is what makes a logout, "log out everywhere", an expired
-session or a removed role stop the board at the next refresh, and what keeps a kitchen screen's session alive.
+GetItem on the sessions table) first: that read is what makes a logout, "log out everywhere" or an expired
+session stop the board at the next refresh, and what keeps a kitchen screen's session alive. (Roles are read
+from the ID token at login: a changed role counts from the next login.)
 """
 
 from __future__ import annotations
