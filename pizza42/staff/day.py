@@ -45,7 +45,8 @@ def day_view() -> str:
     except InvalidCursor:
         abort(400, "That page of the day does not exist. Start again from the day's first orders.")
     return render_template("kitchen_day.html", day=day, page=page, cursor=cursor, customer_label=customer_label,
-                           previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
+                           previous_day=day - timedelta(days=1) if day > date.min else None,
+                           next_day=day + timedelta(days=1) if day < date.max else None,
                            config_zone=get_settings().shop_timezone, step_labels=lifecycle.STEP_LABELS)
 
 

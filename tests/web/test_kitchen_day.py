@@ -51,6 +51,13 @@ def test_a_bad_day_or_cursor_is_a_400_page(client, auth, query):
         assert client.get(f"/kitchen/day.csv?{query}").status_code == 400
 
 
+@pytest.mark.parametrize("edge", ["0001-01-01", "9999-12-31"])
+def test_the_first_and_last_days_there_are_are_empty_pages_not_errors(client, auth, edge):
+    auth.login(STAFF)
+    assert client.get(f"/kitchen/day?day={edge}").status_code == 200
+    assert client.get(f"/kitchen/day.csv?day={edge}").get_data(as_text=True).startswith("ticket,order_id,")
+
+
 def test_the_csv_has_every_order_of_the_day_across_pages_correctly_quoted(client, auth, store, monkeypatch):
     monkeypatch.setattr(day_views, "CSV_PAGE_SIZE", 2)
     names = ['Smith, "Jo"', "=HYPERLINK(\"http://evil\")", "+1 555", "-2", "@SUM(A1)", "Plain Name"]
