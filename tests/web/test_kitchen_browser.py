@@ -206,3 +206,26 @@ def test_the_kitchen_works_without_javascript(browser, live_app, shop_store):
     page.wait_for_url(live_app + "/kitchen")
     assert f"Ticket {order.ticket}: preparing." in page.locator(".flashes").first.inner_text()
     assert page.locator(".card.card-preparing", has_text=order.ticket).is_visible()
+
+
+def test_a_customer_cancels_from_the_receipt_with_a_confirmation_step(browser, live_app):
+    errors: list[str] = []
+    page = new_page(browser, live_app, errors)
+    log_in(page, live_app, VERIFIED)
+    page.get_by_role("button", name="Place order").click()
+    page.wait_for_url(re.compile(r".*/orders$"))
+    page.get_by_role("link", name="Receipt").first.click()
+    countdown = page.locator(".cancel-box [data-countdown]")
+    first = countdown.inner_text()
+    page.wait_for_timeout(1500)
+    assert re.fullmatch(r"[45] min \d\d s", countdown.inner_text()) and countdown.inner_text() != first  # ticking
+    screenshot(page, "receipt-cancellable")
+    page.get_by_role("link", name="Cancel order").click()
+    assert page.get_by_role("heading", name="Cancel this order?").is_visible()
+    assert serious_issues(page) == []
+    screenshot(page, "cancel-confirm")
+    page.get_by_role("button", name="Yes, cancel my order").click()
+    assert "cancelled" in page.locator(".flashes").inner_text()
+    assert page.locator(".tracker-cancelled").inner_text() == "This order was cancelled."
+    assert page.locator("[data-status-badge]").first.inner_text() == "Cancelled"
+    assert errors == []
