@@ -1,8 +1,8 @@
 """The custom claims the Auth0 Post-Login Action writes and the app reads.
 
-`claims.json` beside this module is the one list of claim names. The Action
-(`deploy/auth0/post-login-action.js`) must be a single file for Auth0, so it carries the
-same list inline; tests on both sides check that it writes exactly these names.
+`claims.json` beside this module is the one list of claim names: `claims` on both tokens, `id_token_claims`
+(the user's roles) on the ID token only. The Action (`deploy/auth0/post-login-action.js`) must be a single
+file for Auth0, so it carries the same lists inline; tests on both sides check that it writes exactly these.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ _SPEC = json.loads(_CLAIMS_FILE.read_text())
 
 NAMESPACE: str = _SPEC["namespace"]
 CLAIM_NAMES: tuple[str, ...] = tuple(_SPEC["claims"])
+ID_TOKEN_CLAIM_NAMES: tuple[str, ...] = tuple(_SPEC["id_token_claims"])
 
 EMAIL = NAMESPACE + "email"
 EMAIL_VERIFIED = NAMESPACE + "email_verified"
@@ -27,7 +28,8 @@ VERIFICATION_REQUIRED = NAMESPACE + "verification_required"
 
 def custom_claims(claims: dict) -> dict:
     """Return the `https://pizza42.com/` claims of a token, keyed by their short name."""
-    return {name: claims[NAMESPACE + name] for name in CLAIM_NAMES if NAMESPACE + name in claims}
+    return {name: claims[NAMESPACE + name] for name in (*CLAIM_NAMES, *ID_TOKEN_CLAIM_NAMES)
+            if NAMESPACE + name in claims}
 
 
 def can_place_orders(claims: dict) -> bool:

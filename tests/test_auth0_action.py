@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from pizza42 import claims, sandbox
+from pizza42.shop.access import ROLES_CLAIM, opens_analytics, opens_kitchen, roles_from_claims
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "deploy" / "auth0" / "post-login-action.js"
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="node is not on PATH: the A
 RUN_ACTION = """
 const action = require(process.argv[1]);
 const user = JSON.parse(process.argv[2]);
+const roles = JSON.parse(process.argv[3]);
 const recorder = () => {
   const claims = {};
   return { claims, setCustomClaim: (name, value) => { claims[name] = value; } };
@@ -37,6 +39,7 @@ const event = {
   user,
   connection: { name: "Username-Password-Authentication", strategy: "auth0" },
   authentication: { methods: [{ name: "pwd", timestamp: "2026-01-01T00:00:00.000Z" }] },
+  authorization: { roles },
   secrets: {},
 };
 action.onExecutePostLogin(event, api).then(() => {
@@ -44,21 +47,24 @@ action.onExecutePostLogin(event, api).then(() => {
 });
 """
 
-# The Action's claims for a password login of `user` at the instant `now` (short names, no namespace).
+# The Action's ID-token claims for a password login of `user` with `roles` at the instant `now` (short names).
 BUILD_CLAIMS_AT = """
 const action = require(process.argv[1]);
-const [user, connection, now] = [JSON.parse(process.argv[2]), process.argv[3], process.argv[4]];
+const [user, connection, now, roles] = [JSON.parse(process.argv[2]), process.argv[3], process.argv[4],
+                                        JSON.parse(process.argv[5])];
 const event = {
   user,
   connection: { name: connection, strategy: "auth0" },
   authentication: { methods: [{ name: "pwd", timestamp: now }] },
+  authorization: { roles },
 };
-process.stdout.write(JSON.stringify(action.buildClaims(event, new Date(now))));
+process.stdout.write(JSON.stringify({ ...action.buildClaims(event, new Date(now)),
+                                      ...action.buildIdTokenClaims(event) }));
 """
 
 
-def run_action(*, email_verified: bool) -> dict:
-    """The claims the Action sets for a database user, as {"id": {...}, "access": {...}}."""
+def run_action(*, email_verified: bool, roles: list | None = None) -> dict:
+    """The claims the Action sets for a database user with Auth0 `roles`, as {"id": {...}, "access": {...}}."""
     user = {
         "user_id": "auth0|42",
         "email": "customer@example.com",
@@ -66,16 +72,17 @@ def run_action(*, email_verified: bool) -> dict:
         "created_at": "2024-03-05T10:20:30.000Z",
     }
     result = subprocess.run(
-        [NODE, "-e", RUN_ACTION, str(ACTION), json.dumps(user)],
+        [NODE, "-e", RUN_ACTION, str(ACTION), json.dumps(user), json.dumps(roles or [])],
         capture_output=True, text=True, timeout=30,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def build_claims_at(user: dict, connection: str, now: str) -> dict:
-    """The Action's claims, namespaced, for a password login at a given instant."""
-    result = subprocess.run([NODE, "-e", BUILD_CLAIMS_AT, str(ACTION), json.dumps(user), connection, now],
+def build_claims_at(user: dict, connection: str, now: str, roles: list) -> dict:
+    """The Action's ID-token claims, namespaced, for a password login with `roles` at a given instant."""
+    result = subprocess.run([NODE, "-e", BUILD_CLAIMS_AT, str(ACTION), json.dumps(user), connection, now,
+                             json.dumps(roles)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     return {claims.NAMESPACE + name: value for name, value in json.loads(result.stdout).items()}
@@ -120,24 +127,38 @@ def legacy_spa_problems(token: dict, *, verified: bool) -> list[str]:
     return problems
 
 
-def expected_names(*, without: str) -> set[str]:
-    return {claims.NAMESPACE + name for name in claims.CLAIM_NAMES} - {claims.NAMESPACE + without}
+def expected_names(*, without: str, id_token: bool) -> set[str]:
+    names = (*claims.CLAIM_NAMES, *(claims.ID_TOKEN_CLAIM_NAMES if id_token else ()))
+    return {claims.NAMESPACE + name for name in names} - {claims.NAMESPACE + without}
 
 
 def test_verified_customer_gets_every_claim_but_verification_required_and_can_order():
     tokens = run_action(email_verified=True)
-    for token in (tokens["id"], tokens["access"]):
-        assert set(token) == expected_names(without="verification_required")
+    for kind, token in tokens.items():
+        assert set(token) == expected_names(without="verification_required", id_token=kind == "id")
         assert claims.can_place_orders(token) is True
         assert claims.custom_claims(token)["customer_info"]["customer_since"] == "2024-03-05T10:20:30.000Z"
 
 
 def test_unverified_customer_gets_every_claim_but_customer_info_and_cannot_order():
     tokens = run_action(email_verified=False)
-    for token in (tokens["id"], tokens["access"]):
-        assert set(token) == expected_names(without="customer_info")
+    for kind, token in tokens.items():
+        assert set(token) == expected_names(without="customer_info", id_token=kind == "id")
         assert claims.can_place_orders(token) is False
         assert token[claims.VERIFICATION_REQUIRED]["action"] == "verify_email"
+
+
+@pytest.mark.parametrize(("roles", "kitchen", "analytics"), [
+    ([], False, False), (["staff"], True, False), (["manager"], True, True), (["staff", "manager"], True, True),
+    (["Staff", "cook"], False, False),
+])
+def test_the_roles_the_action_puts_in_the_id_token_open_the_shops_pages(roles, kitchen, analytics):
+    tokens = run_action(email_verified=True, roles=roles)
+    assert tokens["id"][ROLES_CLAIM] == roles
+    read = roles_from_claims(tokens["id"])
+    assert (opens_kitchen(read, "staff", "manager"), opens_analytics(read, "manager")) == (kitchen, analytics)
+    # Not in the access token: the API decides by the permissions Auth0 RBAC puts there, never by roles.
+    assert ROLES_CLAIM not in tokens["access"] and roles_from_claims(tokens["access"]) == ()
 
 
 def test_the_action_claims_override_a_plain_email_verified():
@@ -163,7 +184,8 @@ def test_the_legacy_spa_names_are_claims_the_app_knows():
     """The app's claim list (pizza42/claims.json) covers everything the legacy SPA reads, under one namespace."""
     assert LEGACY_SPA["namespace"] == claims.NAMESPACE
     assert set(LEGACY_SPA["reads"]) <= set(claims.CLAIM_NAMES)
-    assert not set(LEGACY_SPA["absent_by_design"]) & set(claims.CLAIM_NAMES)
+    assert not set(LEGACY_SPA["absent_by_design"]) & {*claims.CLAIM_NAMES, *claims.ID_TOKEN_CLAIM_NAMES}
+    assert ROLES_CLAIM == claims.NAMESPACE + "roles" and claims.ID_TOKEN_CLAIM_NAMES == ("roles",)
 
 
 @pytest.mark.parametrize("sub", sorted(sandbox.DEMO_USERS))
@@ -174,7 +196,8 @@ def test_the_sandbox_demo_customers_carry_exactly_what_the_action_writes(sub):
     auth = namespaced[claims.AUTH_METADATA]
     user = {"email": demo["email"], "email_verified": demo["email_verified"],
             "created_at": namespaced.get(claims.CUSTOMER_INFO, {}).get("customer_since", "2026-01-01T00:00:00Z")}
-    assert namespaced == build_claims_at(user, auth["connection"], auth["login_time"])
+    roles = namespaced[ROLES_CLAIM]
+    assert namespaced == build_claims_at(user, auth["connection"], auth["login_time"], roles)
     assert legacy_spa_problems(namespaced, verified=demo["email_verified"]) == []
 
 

@@ -1,7 +1,8 @@
 /**
  * Pizza 42 — Auth0 Post-Login Action (spec §6).
  *
- * Adds the `https://pizza42.com/` custom claims to the ID token and the access token. Two readers:
+ * Adds the `https://pizza42.com/` custom claims to the ID token and the access token, and the user's Auth0
+ * roles (`roles`) to the ID token only. Two readers:
  * - the Flask app (pizza42/claims.py); the claim names are listed once in pizza42/claims.json.
  *   Auth0 needs an Action to be one self-contained file, so the list is repeated below as CLAIMS,
  *   and the tests check that the two lists are equal and that this Action writes only those names;
@@ -12,6 +13,10 @@
  *
  * The Action needs no secrets, no AWS credentials and no network access: orders live in DynamoDB
  * and are read by the app, never here.
+ *
+ * Roles open the shop's pages (the kitchen to `staff` and `manager`, the analytics to `manager`), which read
+ * the ID token the login gave them. The API never reads roles: Auth0 RBAC puts the `permissions` of those
+ * roles in the access token itself ("Add Permissions in the Access Token"), so roles stay out of it.
  */
 
 const NAMESPACE = "https://pizza42.com/";
@@ -28,6 +33,10 @@ const CLAIMS = Object.freeze([
   "customer_info",
   "verification_required",
 ]);
+
+// Keep equal to the "id_token_claims" list of pizza42/claims.json (checked by the tests).
+const ID_TOKEN_CLAIMS = Object.freeze(["roles"]);
+const MAX_ROLES = 20;
 
 /** How the customer logged in, from the connection's strategy. */
 function loginMethod(strategy) {
@@ -106,6 +115,17 @@ function buildClaims(event, now = new Date()) {
   return claims;
 }
 
+/** The user's Auth0 role names (`event.authorization.roles`): non-empty strings, at most MAX_ROLES; [] when none. */
+function roleNames(authorization) {
+  const roles = authorization && Array.isArray(authorization.roles) ? authorization.roles : [];
+  return roles.filter((role) => typeof role === "string" && role.length > 0).slice(0, MAX_ROLES);
+}
+
+/** The claims for the ID token only, keyed by their short name: the user's roles, for the shop's pages. */
+function buildIdTokenClaims(event) {
+  return { roles: roleNames(event.authorization) };
+}
+
 exports.onExecutePostLogin = async (event, api) => {
   const claims = buildClaims(event);
   for (const [name, value] of Object.entries(claims)) {
@@ -114,12 +134,18 @@ exports.onExecutePostLogin = async (event, api) => {
     api.idToken.setCustomClaim(NAMESPACE + name, value);
     api.accessToken.setCustomClaim(NAMESPACE + name, value);
   }
+  for (const [name, value] of Object.entries(buildIdTokenClaims(event))) {
+    if (!ID_TOKEN_CLAIMS.includes(name)) throw new Error(`claim ${name} is not in ID_TOKEN_CLAIMS`);
+    api.idToken.setCustomClaim(NAMESPACE + name, value);
+  }
 };
 
 // For the tests only. Auth0 calls just the `onExecute*` / `onContinue*` handlers, so these extra
 // exports are inert there; the guard keeps the file loadable where `module` does not exist.
 if (typeof module === "object" && module && module.exports) {
   module.exports.CLAIMS = CLAIMS;
+  module.exports.ID_TOKEN_CLAIMS = ID_TOKEN_CLAIMS;
   module.exports.NAMESPACE = NAMESPACE;
   module.exports.buildClaims = buildClaims;
+  module.exports.buildIdTokenClaims = buildIdTokenClaims;
 }

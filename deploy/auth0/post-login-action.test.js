@@ -27,7 +27,8 @@ function fakeApi() {
 }
 
 /** A fake Post-Login `event`, carrying things the Action must not copy into tokens. */
-function fakeEvent({ strategy = "auth0", connection = "Username-Password-Authentication", verified = true } = {}) {
+function fakeEvent({ strategy = "auth0", connection = "Username-Password-Authentication", verified = true,
+  roles = [] } = {}) {
   return {
     user: {
       user_id: `${strategy}|123`,
@@ -45,6 +46,7 @@ function fakeEvent({ strategy = "auth0", connection = "Username-Password-Authent
     request: { ip: "203.0.113.7", user_agent: `Mozilla/5.0 ${SECRET}`, query: { id_token_hint: SECRET } },
     secrets: { ANYTHING: SECRET },
     transaction: { requested_scopes: ["openid"] },
+    authorization: { roles },
     token: { iat: IAT },
   };
 }
@@ -211,32 +213,56 @@ test("auth_warnings is empty for a verified login and explains an unverified ema
   assert.match(warnings[0], /not verified/);
 });
 
-test("CLAIMS equals the list in pizza42/claims.json", () => {
+test("CLAIMS and ID_TOKEN_CLAIMS equal the lists in pizza42/claims.json", () => {
   const spec = JSON.parse(fs.readFileSync(CLAIMS_JSON, "utf8"));
   assert.deepEqual([...action.CLAIMS], spec.claims);
+  assert.deepEqual([...action.ID_TOKEN_CLAIMS], spec.id_token_claims);
   assert.equal(action.NAMESPACE, spec.namespace);
 });
 
-test("every claim written is a namespaced name from CLAIMS", async () => {
+test("every claim written is a namespaced name from CLAIMS, or on the ID token from ID_TOKEN_CLAIMS", async () => {
   for (const verified of [true, false]) {
-    const { id } = await login({ verified });
-    const names = Object.keys(id);
-    assert.ok(names.length > 0);
-    for (const name of names) {
-      assert.ok(name.startsWith(NS), name);
-      assert.ok(action.CLAIMS.includes(name.slice(NS.length)), name);
-    }
-    // All of CLAIMS but the one that does not apply to this customer.
+    const { id, access } = await login({ verified });
+    // All of CLAIMS but the one that does not apply to this customer; the ID token has the roles too.
     const skipped = verified ? "verification_required" : "customer_info";
-    assert.deepEqual(names.sort(), action.CLAIMS.filter((n) => n !== skipped).map((n) => NS + n).sort());
+    const shared = action.CLAIMS.filter((n) => n !== skipped).map((n) => NS + n);
+    assert.deepEqual(Object.keys(access).sort(), [...shared].sort());
+    assert.deepEqual(Object.keys(id).sort(), [...shared, ...action.ID_TOKEN_CLAIMS.map((n) => NS + n)].sort());
   }
 });
 
-test("the ID token and the access token get identical claims", async () => {
-  for (const options of [{ verified: true }, { verified: false }, { strategy: "google-oauth2", connection: "google-oauth2" }]) {
+test("the ID token and the access token get identical claims, but for the roles", async () => {
+  for (const options of [{ verified: true }, { verified: false }, { strategy: "google-oauth2", connection: "google-oauth2" },
+    { roles: ["staff"] }]) {
     const { id, access } = await login(options);
-    assert.deepEqual(access, id);
+    const { [NS + "roles"]: roles, ...rest } = id;
+    assert.ok(Array.isArray(roles));
+    assert.deepEqual(access, rest);
   }
+});
+
+test("the user's Auth0 roles go into the ID token as the roles claim, never into the access token", async () => {
+  const { id, access } = await login({ roles: ["staff", "manager"] });
+  assert.deepEqual(id[NS + "roles"], ["staff", "manager"]);
+  assert.ok(!(NS + "roles" in access));
+  assert.ok(!("roles" in access) && !("permissions" in access)); // Auth0 RBAC adds permissions, not the Action
+});
+
+test("a user without roles gets an empty roles claim", async () => {
+  assert.deepEqual((await login({ roles: [] })).id[NS + "roles"], []);
+  for (const authorization of [undefined, null, {}, { roles: null }, { roles: "staff" }]) {
+    const api = fakeApi();
+    const event = fakeEvent();
+    event.authorization = authorization;
+    await action.onExecutePostLogin(event, api);
+    assert.deepEqual(api.idToken.claims[NS + "roles"], [], JSON.stringify(authorization));
+  }
+});
+
+test("only role names are copied: strings, not empty, at most 20", async () => {
+  const many = Array.from({ length: 30 }, (_, n) => `role-${n}`);
+  const { id } = await login({ roles: ["staff", "", 7, null, { name: "manager" }, ...many] });
+  assert.deepEqual(id[NS + "roles"], ["staff", ...many.slice(0, 19)]);
 });
 
 test("no claim carries secrets, identities, metadata or request data", async () => {
