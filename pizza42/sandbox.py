@@ -4,7 +4,7 @@ Nothing here is imported by the app or by wsgi.py; it needs the dev requirements
 oidc-provider-mock), which production never installs.
 
     python -m pizza42.sandbox            # start everything and serve the app on 127.0.0.1:8000
-    python -m pizza42.sandbox token      # log in as a demo customer (real authorization code flow)
+    python -m pizza42.sandbox token      # log in as a demo user (real authorization code flow), print a token
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import secrets
 import socket
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from pizza42 import claims
 from pizza42.orders.model import now_iso
+from pizza42.shop.access import READ_ANALYTICS, READ_SHOP_ORDERS, ROLES_CLAIM, UPDATE_ORDER_STATUS
 
 HOST = "127.0.0.1"  # one host name everywhere: the provider's issuer is the URL it is reached by
 
@@ -49,6 +51,8 @@ RUN_PORTS = (("the app", APP_PORT, "SANDBOX_APP_PORT"),
              ("the identity provider", IDP_PORT, "SANDBOX_IDP_PORT"))
 WEB_CLIENT_ID = "pizza42-web"
 SPA_CLIENT_ID = "pizza42-spa"
+API_AUDIENCE = "https://pizza42-api"  # every access token the local provider issues is for the app's API
+TOKEN_MAX_AGE = timedelta(hours=8)
 TOKEN_REDIRECT_URI = f"http://{HOST}:{APP_PORT}/sandbox/token-callback"  # never served: we read the code off it
 
 
@@ -56,9 +60,9 @@ TOKEN_REDIRECT_URI = f"http://{HOST}:{APP_PORT}/sandbox/token-callback"  # never
 DEMO_LOGIN_TIME = now_iso()
 
 
-def _action_claims(email: str, verified: bool, connection: str, created_at: str) -> dict:
-    """What the Post-Login Action writes for a password login at DEMO_LOGIN_TIME (checked against the
-    real deploy/auth0/post-login-action.js by tests/test_auth0_action.py)."""
+def _action_claims(email: str, verified: bool, connection: str, created_at: str, roles: Sequence[str] = ()) -> dict:
+    """What the Post-Login Action writes to the ID token for a password login at DEMO_LOGIN_TIME (checked
+    against the real deploy/auth0/post-login-action.js by tests/test_auth0_action.py)."""
     ns = claims.NAMESPACE
     extra: dict = {
         ns + "email": email,
@@ -69,6 +73,7 @@ def _action_claims(email: str, verified: bool, connection: str, created_at: str)
                                "login_time": DEMO_LOGIN_TIME},
         ns + "session_security": {"authentication_methods": ["pwd"], "mfa": False},
         ns + "auth_warnings": [] if verified else ["Email address not verified: ordering is disabled until it is."],
+        ROLES_CLAIM: list(roles),  # the ID token only (the pages); the access token carries permissions instead
     }
     if verified:
         extra[ns + "customer_info"] = {"customer_since": created_at, "data_source": "dynamodb"}
@@ -89,6 +94,24 @@ DEMO_USERS: dict[str, dict] = {
         "nickname": "umberto", **_action_claims("unverified@pizza42.test", False, "Username-Password-Authentication",
                                                "2026-11-01T10:00:00.000Z"),
     },
+    "auth0|demo-staff": {
+        "email": "staff@pizza42.test", "email_verified": True, "name": "Sam Staff", "nickname": "sam",
+        **_action_claims("staff@pizza42.test", True, "Username-Password-Authentication", "2025-06-01T09:00:00.000Z",
+                         roles=["staff"]),
+    },
+    "auth0|demo-manager": {
+        "email": "manager@pizza42.test", "email_verified": True, "name": "Mia Manager", "nickname": "mia",
+        **_action_claims("manager@pizza42.test", True, "Username-Password-Authentication",
+                         "2025-03-01T09:00:00.000Z", roles=["manager"]),
+    },
+}
+# What Auth0 RBAC puts in each demo user's access token (`permissions`): the customers' order permission, and
+# the permissions of the roles `staff` and `manager` (README, "Auth0", sets these roles up).
+DEMO_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "auth0|demo-verified": ("place:orders",),
+    "auth0|demo-unverified": ("place:orders",),
+    "auth0|demo-staff": (READ_SHOP_ORDERS, UPDATE_ORDER_STATUS),
+    "auth0|demo-manager": (READ_SHOP_ORDERS, UPDATE_ORDER_STATUS, READ_ANALYTICS),
 }
 
 
@@ -101,7 +124,7 @@ def sandbox_environment(*, app_port: int = APP_PORT, dynamodb_port: int = DYNAMO
         "AUTH0_CLIENT_ID": WEB_CLIENT_ID,
         "AUTH0_CLIENT_SECRET": "sandbox-not-a-secret",
         "AUTH0_SPA_CLIENT_IDS": SPA_CLIENT_ID,
-        "AUTH0_AUDIENCE": "https://pizza42-api",
+        "AUTH0_AUDIENCE": API_AUDIENCE,
         "APP_BASE_URL": f"http://{HOST}:{app_port}",
         "CORS_ORIGINS": "http://localhost:3000",
         "DYNAMODB_ENDPOINT_URL": f"http://{HOST}:{dynamodb_port}",
@@ -148,11 +171,34 @@ def _serve(app: object, port: int, **options: object) -> Iterator[BaseWSGIServer
 def identity_provider(port: int = IDP_PORT) -> Iterator[str]:
     """oidc-provider-mock with the demo customers; yields its issuer URL."""
     import oidc_provider_mock
+    from oidc_provider_mock import _app as provider_module
 
     users = [oidc_provider_mock.User(sub=sub, claims=dict(user_claims)) for sub, user_claims in DEMO_USERS.items()]
-    provider = oidc_provider_mock.app(user_claims=users, access_token_max_age=timedelta(hours=8))
+    # oidc_provider_mock.app(), but with Auth0's kind of access token: a JWT for the API (read when set up).
+    provider = Flask(provider_module.__name__)
+    provider.config["OAUTH2_ACCESS_TOKEN_GENERATOR"] = _access_token
+    oidc_provider_mock.init_app(provider, user_claims=users, access_token_max_age=TOKEN_MAX_AGE)
+    provider.secret_key = secrets.token_bytes(16)
     with _serve(provider, port) as server:
         yield f"http://{HOST}:{server.server_port}"
+
+
+def _access_token(*, client: object, grant_type: str, user: object, scope: str) -> str:
+    """An access token as Auth0 issues one for the API with RBAC on: a JWT signed by the provider's key, with
+    the user's `permissions` and the Action's claims for both tokens (no roles, no profile)."""
+    import flask
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    key = flask.g.oidc_provider_mock_storage.jwk.as_dict(is_private=True)  # the key its JWKS publishes
+    issuer, now = flask.request.host_url.rstrip("/"), int(time.time())
+    action = {name: value for name, value in DEMO_USERS.get(user.sub, {}).items()
+              if name.startswith(claims.NAMESPACE) and name != ROLES_CLAIM}
+    body = {**action, "iss": issuer, "sub": user.sub, "aud": [API_AUDIENCE, issuer + "/userinfo"], "iat": now,
+            "exp": now + int(TOKEN_MAX_AGE.total_seconds()), "azp": client.get_client_id(), "scope": scope or "",
+            "permissions": list(DEMO_PERMISSIONS.get(user.sub, ()))}
+    header = {"alg": "RS256", "typ": "JWT", **({"kid": key["kid"]} if "kid" in key else {})}
+    return jwt.encode(header, body, RSAKey.import_key(key))
 
 
 @contextmanager
@@ -192,6 +238,8 @@ def _banner(env: dict[str, str]) -> str:
   Open   {base}/            log in as a demo customer on the local provider's page:
            auth0|demo-verified     verified email, can order
            auth0|demo-unverified   unverified email, sees why they cannot order
+           auth0|demo-staff        role staff: the kitchen ({base}/kitchen)
+           auth0|demo-manager      role manager: the kitchen and the analytics
   DynamoDB emulator   {env["DYNAMODB_ENDPOINT_URL"]}   (tables Pizza42-Orders, Pizza42-Sessions)
   Identity provider   {env["AUTH0_ISSUER"]}
 
@@ -201,6 +249,10 @@ def _banner(env: dict[str, str]) -> str:
     curl -s -X POST {base}/api/orders -H "Authorization: Bearer $TOKEN" \\
          -H 'Content-Type: application/json' -d '{{"pizza": "Margherita", "size": "medium", "quantity": 2}}'
     curl -s {base}/api/orders -H "Authorization: Bearer $TOKEN"
+
+  The shop's API with a staff member's access token (its RBAC permissions):
+    STAFF=$(make -s token CUSTOMER='auth0|demo-staff')     # or 'auth0|demo-manager' (analytics too)
+    curl -s '{base}/api/shop/orders?status=open' -H "Authorization: Bearer $STAFF"
 """
 
 
@@ -240,15 +292,24 @@ def serve() -> None:
             print("\nstopping the sandbox", flush=True)
 
 
+def is_staff(sub: str) -> bool:
+    """Whether a demo user holds any of the shop's permissions."""
+    return bool({READ_SHOP_ORDERS, UPDATE_ORDER_STATUS, READ_ANALYTICS} & set(DEMO_PERMISSIONS.get(sub, ())))
+
+
 def main(argv: list[str] | None = None) -> None:
     """`serve` (default) or `token`."""
     parser = argparse.ArgumentParser(prog="python -m pizza42.sandbox")
     parser.add_argument("command", nargs="?", choices=["serve", "token"], default="serve")
     parser.add_argument("--user", default="auth0|demo-verified", choices=sorted(DEMO_USERS))
+    parser.add_argument("--kind", choices=["id", "access"],
+                        help="which token to print (default: staff get their access token, which the shop's API "
+                             "takes; customers the ID token, as the legacy SPA sends it)")
     args = parser.parse_args(argv)
     if args.command == "token":
+        kind = args.kind or ("access" if is_staff(args.user) else "id")
         try:
-            print(login_for_token(f"http://{HOST}:{IDP_PORT}", args.user)["id_token"])
+            print(login_for_token(f"http://{HOST}:{IDP_PORT}", args.user)[f"{kind}_token"])
         except requests.ConnectionError:
             sys.exit("the sandbox is not running: start it with `make run` in another terminal")
         return

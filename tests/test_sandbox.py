@@ -78,6 +78,83 @@ def test_the_unverified_demo_customer_is_refused(running_sandbox):
     assert response.status_code == 403 and response.json["action"] == "verify_email"
 
 
+def _payload(token: str) -> dict:
+    """A JWT's claims, unverified (the app verifies them in the tests that use the token)."""
+    import base64
+    import json
+
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+@pytest.mark.slow
+def test_staff_and_managers_get_real_access_tokens_that_open_the_shops_api(running_sandbox):
+    """(The emulator's tables live as long as the process: other tests' orders may be there too.)"""
+    app, issuer = running_sandbox
+    client = app.test_client()
+    staff, manager = ({"Authorization": f"Bearer {sandbox.login_for_token(issuer, sub)['access_token']}"}
+                      for sub in ("auth0|demo-staff", "auth0|demo-manager"))
+    customer = {"Authorization": f"Bearer {sandbox.login_for_token(issuer, 'auth0|demo-verified')['id_token']}"}
+    order = client.post("/api/orders", json={"pizza": "Supreme", "size": "large"}, headers=customer).json["order"]
+    analytics = f"/api/shop/analytics?from={order['date'][:10]}&to={order['date'][:10]}"
+    queue = client.get("/api/shop/orders?status=open", headers=staff)
+    assert queue.status_code == 200
+    [mine] = [o for o in queue.json["orders"] if o["id"] == order["id"]]
+    assert mine["customer"] == {"name": "Vera Verified", "email": "verified@pizza42.test"}
+    before = client.get(analytics, headers=manager).json["totals"]["cancelled"]
+    moved = client.post(f"/api/shop/orders/{order['id']}/status", json={"status": "cancelled"}, headers=staff)
+    assert moved.status_code == 200 and moved.json["order"]["history"][-1]["by"] == "auth0|demo-staff"
+    assert client.get(analytics, headers=staff).status_code == 403
+    figures = client.get(analytics, headers=manager)
+    assert figures.status_code == 200 and figures.json["totals"]["cancelled"] == before + 1
+
+
+@pytest.mark.slow
+def test_the_demo_id_tokens_carry_the_roles_and_never_open_the_shops_api(running_sandbox):
+    app, issuer = running_sandbox
+    roles = {sub: _payload(sandbox.login_for_token(issuer, sub)["id_token"])["https://pizza42.com/roles"]
+             for sub in sandbox.DEMO_USERS}
+    assert roles == {"auth0|demo-verified": [], "auth0|demo-unverified": [], "auth0|demo-staff": ["staff"],
+                     "auth0|demo-manager": ["manager"]}
+    id_token = sandbox.login_for_token(issuer, "auth0|demo-manager")["id_token"]
+    refused = app.test_client().get("/api/shop/orders?status=open", headers={"Authorization": f"Bearer {id_token}"})
+    assert refused.status_code == 403 and refused.json["error"] == "insufficient_permission"
+
+
+@pytest.mark.slow
+def test_a_customers_access_token_orders_but_is_refused_by_the_shop(running_sandbox):
+    app, issuer = running_sandbox
+    token = sandbox.login_for_token(issuer, "auth0|demo-verified")["access_token"]
+    claims = _payload(token)
+    assert claims["permissions"] == ["place:orders"] and "https://pizza42.com/roles" not in claims
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    assert client.post("/api/orders", json={"pizza": "Hawaiian", "size": "small"}, headers=headers).status_code == 201
+    assert client.get("/api/verify-token", headers=headers).json["token_type"] == "access"
+    assert client.get("/api/shop/orders?status=open", headers=headers).status_code == 403
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sub", "kind", "audience"), [
+    ("auth0|demo-staff", [], "https://pizza42-api"), ("auth0|demo-manager", [], "https://pizza42-api"),
+    ("auth0|demo-verified", [], sandbox.SPA_CLIENT_ID), ("auth0|demo-verified", ["--kind", "access"],
+                                                          "https://pizza42-api"),
+])
+def test_make_token_prints_staff_their_access_token_and_customers_their_id_token(running_sandbox, monkeypatch,
+                                                                               capsys, sub, kind, audience):
+    """`make -s token CUSTOMER=<sub>` is `python -m pizza42.sandbox token --user <sub>`."""
+    app, issuer = running_sandbox
+    monkeypatch.setattr(sandbox, "IDP_PORT", int(urlsplit(issuer).port))
+    sandbox.main(["token", "--user", sub, *kind])
+    token = capsys.readouterr().out.strip()
+    claims = _payload(token)
+    assert claims["sub"] == sub and audience in ([claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"])
+    verified = app.test_client().get("/api/verify-token", headers={"Authorization": f"Bearer {token}"})
+    assert verified.status_code == 200 and verified.json["subject"] == sub
+    assert verified.json["permissions"] == (list(sandbox.DEMO_PERMISSIONS[sub]) if audience != sandbox.SPA_CLIENT_ID
+                                            else None)
+
+
 def test_the_sandbox_is_never_imported_by_the_production_entry_point():
     code = ("import sys, os; os.environ.update(SECRET_KEY='x'*20, AUTH0_DOMAIN='t.auth0.com', AUTH0_CLIENT_ID='a', "
             "AUTH0_CLIENT_SECRET='b'); import wsgi; "
