@@ -23,7 +23,7 @@ run-edge: $(STAMP)
 	$(BIN)/python -m pizza42.sandbox_edge
 
 token: $(STAMP)
-	@$(BIN)/python -m pizza42.sandbox token --user '$(CUSTOMER)'
+	@$(BIN)/python -m pizza42.sandbox token --user '$(CUSTOMER)' $(if $(KIND),--kind '$(KIND)')
 
 # cfn-lint: the CloudFormation template (tests/deploy/ lints it too, and checks it against the app).
 lint: $(STAMP)
