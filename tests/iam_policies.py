@@ -22,3 +22,24 @@ def policy_grants(name: str) -> set[tuple[str, str]]:
             for resource in [resources] if isinstance(resources, str) else resources:
                 grants.add((action, resource))
     return grants
+
+
+# TransactWriteItems is authorised entry by entry, as the action of each entry.
+_ACTIONS = {"get_item": "GetItem", "query": "Query", "put_item": "PutItem", "update_item": "UpdateItem",
+            "delete_item": "DeleteItem", "describe_table": "DescribeTable", "scan": "Scan",
+            "create_table": "CreateTable", "update_table": "UpdateTable", "update_time_to_live": "UpdateTimeToLive",
+            "describe_time_to_live": "DescribeTimeToLive", "Put": "PutItem", "Update": "UpdateItem",
+            "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+
+
+def grants_needed(requests: list[tuple[str, dict]]) -> set[tuple[str, str]]:
+    """The IAM (action, resource) pairs a list of recorded DynamoDB calls needs (an index is a resource)."""
+    grants = set()
+    for operation, params in requests:
+        if operation == "transact_write_items":
+            grants |= {(f"dynamodb:{_ACTIONS[kind]}", ARN + entry["TableName"])
+                       for item in params["TransactItems"] for kind, entry in item.items()}
+            continue
+        resource = ARN + params["TableName"] + (f"/index/{params['IndexName']}" if "IndexName" in params else "")
+        grants.add((f"dynamodb:{_ACTIONS[operation]}", resource))
+    return grants
