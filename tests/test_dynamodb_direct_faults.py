@@ -2,7 +2,8 @@
 
 A scripted endpoint (tests/scripted_dynamodb.py) answers each request from a script; where the stock
 client can meet the same fault, both clients meet it and must make the same attempts with the same
-outcome. Backoff sleeps are recorded instead of slept.
+outcome. Backoff sleeps are recorded instead of slept. "Both" is both DynamoDB paths as the app builds them:
+make_dynamodb_client with DYNAMODB_DIRECT_PATH on (the direct path) and off (the stock boto3 client).
 """
 
 from __future__ import annotations
@@ -37,10 +38,20 @@ QUERY = {"TableName": "Pizza42-Orders", "KeyConditionExpression": "user_id = :u"
 ITEMS = b'{"Count":1,"Items":[{"user_id":{"S":"auth0|f"},"order_id":{"S":"order_1"}}],"ScannedCount":1}'
 
 
-def _settings(url: str, read_timeout: float = 2.0):
+def _settings(url: str, read_timeout: float = 2.0, direct_path: str = "on"):
     return load_settings({"SECRET_KEY": "x" * 32, "AUTH0_ISSUER": "https://tenant.test/", "AUTH0_CLIENT_ID": "a",
                           "AUTH0_CLIENT_SECRET": "b", "DYNAMODB_ENDPOINT_URL": url,
-                          "DYNAMODB_READ_TIMEOUT": str(read_timeout)})
+                          "DYNAMODB_READ_TIMEOUT": str(read_timeout), "DYNAMODB_DIRECT_PATH": direct_path})
+
+
+def _path_client(url: str, direct_path: str, read_timeout: float = 2.0):
+    """The app's client on one DynamoDB path, checked to be that path's."""
+    client = make_dynamodb_client(_settings(url, read_timeout, direct_path))
+    assert isinstance(client, DirectDynamoDBClient) is (direct_path == "on")
+    return client
+
+
+BOTH_PATHS = pytest.mark.parametrize("direct_path", ["on", "off"], ids=["direct-path", "stock-client"])
 
 
 @pytest.fixture
@@ -68,9 +79,8 @@ def endpoint():
 def _both(endpoint, script, read_timeout=2.0):
     """(stock client, direct client), each with its own endpoint running a copy of `script`."""
     stock_end, direct_end = endpoint(script), endpoint(script)
-    stock = make_boto3_client(_settings(stock_end.url, read_timeout))
-    direct = make_dynamodb_client(_settings(direct_end.url, read_timeout))
-    assert isinstance(direct, DirectDynamoDBClient)
+    stock = _path_client(stock_end.url, "off", read_timeout)
+    direct = _path_client(direct_end.url, "on", read_timeout)
     return (stock, stock_end), (direct, direct_end)
 
 
@@ -106,13 +116,14 @@ def test_answers_are_retried_exactly_as_the_stock_client_retries_them(endpoint, 
         assert 0 <= delay <= (1.0 if throttled else 0.025) * 2**attempt
 
 
-def test_a_refused_connection_is_retried_then_becomes_storage_unavailable(sleeps):
-    direct = make_dynamodb_client(_settings(f"http://127.0.0.1:{free_port()}"))
+@BOTH_PATHS
+def test_a_refused_connection_is_retried_then_becomes_storage_unavailable(sleeps, direct_path):
+    client = _path_client(f"http://127.0.0.1:{free_port()}", direct_path)
     with pytest.raises(EndpointConnectionError):
-        direct.query(**QUERY)
+        client.query(**QUERY)
     assert len(sleeps) == 2  # three attempts
     with pytest.raises(StorageUnavailable):
-        OrderStore(direct, "Pizza42-Orders").page("auth0|f", 10)
+        OrderStore(client, "Pizza42-Orders").page("auth0|f", 10)
 
 
 def test_a_connect_timeout_is_botocores_connect_timeout(sleeps, monkeypatch, endpoint):
@@ -125,12 +136,13 @@ def test_a_connect_timeout_is_botocores_connect_timeout(sleeps, monkeypatch, end
     assert len(sleeps) == 2
 
 
-def test_an_endpoint_that_never_answers_times_out_after_the_read_timeout(endpoint, sleeps):
+@BOTH_PATHS
+def test_an_endpoint_that_never_answers_times_out_after_the_read_timeout(endpoint, sleeps, direct_path):
     server = endpoint([Silence()] * 3)
-    direct = make_dynamodb_client(_settings(server.url, read_timeout=0.2))
+    client = _path_client(server.url, direct_path, read_timeout=0.2)
     started = datetime.datetime.now()
     with pytest.raises(ReadTimeoutError):
-        direct.query(**QUERY)
+        client.query(**QUERY)
     assert len(server.seen) == 3
     assert 0.6 <= (datetime.datetime.now() - started).total_seconds() < 3
 

@@ -66,6 +66,12 @@ def pytest_generate_tests(metafunc) -> None:
         metafunc.parametrize("dynamodb_path", paths, ids=[DYNAMODB_PATHS[p] for p in paths])
 
 
+@pytest.fixture
+def dynamodb_path() -> str:
+    """The DynamoDB path of a test that reaches the app only through request.getfixturevalue: the default one."""
+    return "on"
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """moto's DynamoDB over real HTTP (the direct path never goes through botocore, so only a server sees it)."""

@@ -123,6 +123,7 @@ class DynamoProxy:
         self._state = threading.Condition()
         self._connections: set[socket.socket] = set()
         self.counts: Counter[str] = Counter()
+        self.agents: Counter[str] = Counter()  # requests by the client's User-Agent product (its first word)
         self.delay = 0.0
         self.down = False
         self.inflight = 0
@@ -214,6 +215,7 @@ class DynamoProxy:
                 target = self.headers.get("X-Amz-Target", "")
                 with proxy._state:
                     proxy.counts[target.rsplit(".", 1)[-1] or "?"] += 1
+                    proxy.agents[(self.headers.get("User-Agent") or "?").split("/")[0]] += 1
                     proxy.inflight += 1
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in hop_by_hop}

@@ -7,6 +7,10 @@
 
 The app runs with short DynamoDB timeouts so each scenario stays within a few seconds; the bound every
 answer must meet is the one gunicorn.conf.py documents: attempts x (connect + read) + backoff.
+
+The DynamoDB scenarios run on both DynamoDB paths (DYNAMODB_DIRECT_PATH=on: the direct path for the hot
+calls; off: the stock boto3 client for everything), each path with a gunicorn and tables of its own; the
+identity-provider scenarios, which never depend on that path, on the default one only.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pytest
 import requests
 
 from pizza42.auth.jwks import OUTAGE_RETRY_INTERVAL
+from tests.emf import json_lines, metric_documents, metric_values
 from tests.integration.harness import (
     DynamoProxy,
     Gunicorn,
@@ -45,13 +50,14 @@ CONNECT_TIMEOUT, READ_TIMEOUT, ATTEMPTS, AUTH0_HTTP_TIMEOUT = 0.5, 1.0, 2, 1.0
 # gunicorn.conf.py's budget: attempts x (connect + read) + botocore's backoff between attempts (<= 2**i s).
 DYNAMODB_BOUND = ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + sum(2**i for i in range(ATTEMPTS - 1))
 SLACK = 1.5  # HTTP, JSON and scheduling on a busy 2-core machine
-# Its own table: moto copies a whole table for every transaction, so a small one keeps the emulator fast.
+# Its own tables: moto copies a whole table for every transaction, so a small one keeps the emulator fast.
 FAULT_TABLE, FAULT_SESSIONS_TABLE = "Pizza42-Orders-faults", "Pizza42-Sessions-faults"
 FAULT_ENV = {
-    "DYNAMODB_TABLE_NAME": FAULT_TABLE, "DYNAMODB_SESSIONS_TABLE_NAME": FAULT_SESSIONS_TABLE,
     "DYNAMODB_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT), "DYNAMODB_READ_TIMEOUT": str(READ_TIMEOUT),
     "DYNAMODB_MAX_ATTEMPTS": str(ATTEMPTS), "AUTH0_HTTP_TIMEOUT": str(AUTH0_HTTP_TIMEOUT),
 }
+PATHS = {"on": "direct-path", "off": "stock-client"}  # DYNAMODB_DIRECT_PATH: test id
+DEFAULT_PATH_ONLY = pytest.mark.parametrize("stack", ["on"], ids=[PATHS["on"]], indirect=True)
 CLOSE = {"Connection": "close"}  # a new connection each time, so both workers get requests
 
 
@@ -63,25 +69,33 @@ class Stack:
     proxy: DynamoProxy
     issuer: RestartableIssuer
     key: RSAKeyFixture
+    env: dict[str, str]  # the gunicorn's environment (its DynamoDB path and tables), for more gunicorns like it
+    table: str  # its orders table
 
     def headers(self, sub: str, **overrides) -> dict:
         return {"Authorization": "Bearer " + sign_token(self.key, self.issuer.issuer, sub, **overrides)}
 
 
-@pytest.fixture(scope="module")
-def stack(run_dir, moto, signing_key):
-    """A gunicorn for fault injection (short DynamoDB timeouts, its own tables), started like the main one."""
+@pytest.fixture(scope="module", params=list(PATHS), ids=list(PATHS.values()))
+def stack(request, run_dir, moto, signing_key):
+    """A gunicorn for fault injection (short DynamoDB timeouts, its own tables), started like the main one,
+    on one DynamoDB path (DYNAMODB_DIRECT_PATH)."""
+    path = request.param
+    suffix = "" if path == "on" else "-stock"
+    table, sessions_table = FAULT_TABLE + suffix, FAULT_SESSIONS_TABLE + suffix
     proxy = DynamoProxy(moto.url)
     issuer = RestartableIssuer(signing_key.jwks)
     server = None
     try:
-        env = base_environment(run_dir, issuer=issuer.issuer, dynamodb=proxy.url, **FAULT_ENV)
+        env = base_environment(run_dir, issuer=issuer.issuer, dynamodb=proxy.url, **FAULT_ENV,
+                               DYNAMODB_TABLE_NAME=table, DYNAMODB_SESSIONS_TABLE_NAME=sessions_table,
+                               DYNAMODB_DIRECT_PATH=path)
         created = run_flask(env, "create-table")
         assert created.returncode == 0, created.stderr
-        assert created.stdout.splitlines() == [f"created table {FAULT_TABLE}", f"created table {FAULT_SESSIONS_TABLE}"]
-        server = Gunicorn(run_dir / "faults", env, name="faults")
+        assert created.stdout.splitlines() == [f"created table {table}", f"created table {sessions_table}"]
+        server = Gunicorn(run_dir / f"faults{suffix}", env, name=f"faults{suffix}")
         server.wait_ready()
-        yield Stack(server, proxy, issuer, signing_key)
+        yield Stack(server, proxy, issuer, signing_key, env, table)
     finally:
         if server is not None:
             server.stop()
@@ -110,6 +124,7 @@ def _no_worker_trouble(server) -> None:
 # --- (b) identity provider -----------------------------------------------------------------------
 
 
+@DEFAULT_PATH_ONLY
 def test_jwks_endpoint_down_with_keys_cached_still_verifies_tokens(healthy):
     stack = healthy
     customer = new_customer()
@@ -144,12 +159,13 @@ def test_jwks_endpoint_down_with_keys_cached_still_verifies_tokens(healthy):
     _no_worker_trouble(stack.server)
 
 
+@DEFAULT_PATH_ONLY
 def test_identity_provider_down_at_first_use_answers_503_then_recovers(healthy, run_dir, start_gunicorn,
                                                                          signing_key, dynamodb):
     issuer = RestartableIssuer(signing_key.jwks)
     issuer.stop()  # down before the app ever asks it for keys
     try:
-        env = base_environment(run_dir, issuer=issuer.issuer, dynamodb=healthy.proxy.url, **FAULT_ENV)
+        env = {**healthy.env, "AUTH0_ISSUER": issuer.issuer}
         server = start_gunicorn(env, name="idp-down").wait_ready()
         workers = server.worker_pids()
         customer = new_customer()
@@ -203,7 +219,7 @@ def test_identity_provider_down_at_first_use_answers_503_then_recovers(healthy, 
         placed, _ = call("POST", "/api/orders", json={"pizza": "Margherita", "size": "small"})
         assert placed.status_code == 201, placed.text
         # Nothing was written while tokens could not be checked; the one order since then is there.
-        assert count_orders(dynamodb, customer, FAULT_TABLE) == 1
+        assert count_orders(dynamodb, customer, healthy.table) == 1
         assert server.worker_pids() == workers and workers_alive(workers)
         _no_worker_trouble(server)
         print(f"\n[measure] issuer down at first use: 503 in max {max(refused):.3f}s (refused), "
@@ -345,12 +361,22 @@ def test_dynamodb_outage_mid_load_answers_503_quickly_and_loses_nothing(healthy,
                                headers={**headers, "Idempotency-Key": call.key}, timeout=30)
         assert answer.status_code == 201, answer.text
         placed[call.key] = answer.json()["order"]["id"]
-    stored = order_ids(dynamodb, customer, FAULT_TABLE)
+    stored = order_ids(dynamodb, customer, stack.table)
     assert len(stored) == len(set(stored)) == len(placed) + 1
     assert set(stored) == set(placed.values()) | {known_order}
     listed = requests.get(server.url + "/api/orders", headers=headers, timeout=10).json(parse_float=Decimal)
     assert listed["customer_profile"]["total_orders"] == len(stored)
     assert requests.get(server.url + "/api/ready", timeout=10).status_code == 200
+
+    # The operator's metrics saw it: every 503 for DynamoDB counted DynamoDBUnavailable on its access line, and
+    # the retries before it DynamoDBRetries; every line the workers wrote is a valid EMF document.
+    documents = metric_documents(json_lines(server.stdout))
+    counted = [d for d in documents if "DynamoDBUnavailable" in metric_values(d)]
+    assert len(counted) >= len(unavailable) and all(d["Outcome"] == "5xx" for d in counted)
+    assert any("DynamoDBRetries" in metric_values(d) for d in documents)
+    # And it was the path it says: the direct path's requests name it; with it off, boto3 sent every request.
+    direct = stack.env["DYNAMODB_DIRECT_PATH"] == "on"
+    assert ("pizza42-direct" in proxy.agents) is direct and "Boto3" in proxy.agents, proxy.agents
 
     latencies = [c.elapsed for c in unavailable]
     print(f"\n[measure] outage mid-load: {len(calls)} calls, {len(unavailable)} answered 503 "
@@ -420,7 +446,7 @@ def test_slow_dynamodb_answers_503_within_the_bound_and_no_worker_times_out(heal
     retried = requests_to_make["place"]()
     assert retried.status_code == 201
     assert retried.json()["order"]["id"] == fine["place"][2].json()["order"]["id"]
-    assert count_orders(dynamodb, customer, FAULT_TABLE) == 2
+    assert count_orders(dynamodb, customer, stack.table) == 2
 
     assert server.worker_pids() == workers and workers_alive(workers)
     _no_worker_trouble(server)
@@ -435,8 +461,7 @@ def test_slow_dynamodb_answers_503_within_the_bound_and_no_worker_times_out(heal
 
 def test_sigterm_lets_an_order_in_flight_finish(healthy, run_dir, start_gunicorn, dynamodb):
     stack = healthy
-    env = base_environment(run_dir, issuer=stack.issuer.issuer, dynamodb=stack.proxy.url, **FAULT_ENV)
-    server = start_gunicorn(env, name="graceful").wait_ready()
+    server = start_gunicorn(stack.env, name="graceful").wait_ready()
     customer = new_customer()
     headers = stack.headers(customer)
     assert post_order(server.url, headers).status_code == 201
@@ -455,5 +480,5 @@ def test_sigterm_lets_an_order_in_flight_finish(healthy, run_dir, start_gunicorn
 
     assert result["answer"].status_code == 201, result["answer"].text
     assert server.proc.wait(25) == 0
-    assert count_orders(dynamodb, customer, FAULT_TABLE) == 2
+    assert count_orders(dynamodb, customer, stack.table) == 2
     assert "Traceback" not in server.stderr
