@@ -8,6 +8,8 @@ path misreads) or an HTTP(S) proxy is in the way. Either way each retry moves th
 
 from __future__ import annotations
 
+import logging
+
 import boto3
 import botocore.session
 from botocore.config import Config
@@ -17,7 +19,9 @@ from botocore.utils import get_environ_proxies
 
 from pizza42.config import Settings
 from pizza42.dynamodb.direct import DirectDynamoDBClient
-from pizza42.observability import metrics
+from pizza42.observability import configure_logging, metrics
+
+log = logging.getLogger(__name__)
 
 # DynamoDB's item shapes. The app reads items in their wire form ({"S": "..."}, {"N": "16.00"}),
 # which is what botocore returns for them anyway, so walking each attribute through botocore's
@@ -50,6 +54,9 @@ def make_dynamodb_client(settings: Settings, *, max_pool_connections: int = 16) 
     core = botocore.session.get_session()
     stock = make_boto3_client(settings, core, max_pool_connections=max_pool_connections)
     if not settings.dynamodb_direct_path:
+        # Once per process, so the operator can see the escape hatch is open (the runbook looks for this line).
+        configure_logging()
+        log.warning("DynamoDB client: the stock boto3 client makes every call (DYNAMODB_DIRECT_PATH=off)")
         return stock  # the operator's escape hatch: botocore makes every call
     if get_environ_proxies(stock.meta.endpoint_url):
         return stock  # the direct path speaks to the endpoint itself; through a proxy, botocore does it all

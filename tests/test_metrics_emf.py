@@ -84,3 +84,17 @@ def test_each_dynamodb_retry_moves_dynamodb_retries_on_either_path(scripted, mon
     assert [metric_values(line) for line in lines] == [{"DynamoDBRetries": 1}] * 2
     client.query(**QUERY)  # the script is done: answered at once, no retry
     assert metric_documents(json_lines(capsys.readouterr().out)) == []
+
+
+@pytest.mark.parametrize("direct_path", ["on", "off"])
+def test_only_the_escape_hatch_announces_itself_when_the_client_is_built(capsys, direct_path):
+    make_dynamodb_client(load_settings({
+        "SECRET_KEY": "x" * 32, "AUTH0_ISSUER": "https://tenant.test/", "AUTH0_CLIENT_ID": "a",
+        "AUTH0_CLIENT_SECRET": "b", "DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:9",
+        "DYNAMODB_DIRECT_PATH": direct_path}))
+    announced = [line for line in json_lines(capsys.readouterr().out) if line["logger"] == "pizza42.aws"]
+    if direct_path == "on":
+        assert announced == []  # the normal case says nothing (CLI commands print only their own output)
+    else:
+        [line] = announced
+        assert line["level"] == "warning" and "DYNAMODB_DIRECT_PATH=off" in line["message"]

@@ -92,7 +92,10 @@ def stack(request, run_dir, moto, signing_key):
                                DYNAMODB_DIRECT_PATH=path)
         created = run_flask(env, "create-table")
         assert created.returncode == 0, created.stderr
-        assert created.stdout.splitlines() == [f"created table {table}", f"created table {sessions_table}"]
+        printed = [line for line in created.stdout.splitlines() if not line.startswith("{")]  # log lines aside
+        assert printed == [f"created table {table}", f"created table {sessions_table}"]
+        if path == "off":  # the operator can see the escape hatch is open
+            assert "DYNAMODB_DIRECT_PATH=off" in created.stdout
         server = Gunicorn(run_dir / f"faults{suffix}", env, name=f"faults{suffix}")
         server.wait_ready()
         yield Stack(server, proxy, issuer, signing_key, env, table)
