@@ -42,6 +42,9 @@ _REQUESTS = {"Namespace": NAMESPACE, "Dimensions": [["Service"], ["Service", "Ou
 _LATENCY = {"Name": "Latency", "Unit": "Milliseconds"}
 _COUNT_DEFINITIONS = {name: {"Name": name, "Unit": "Count"} for name in COUNTERS}
 _OUTCOMES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+# A request's metric directives by the counters it moved, built once per combination (most requests move none):
+# the access line is on every request's path, and building these lists each time cost more than writing them.
+_request_directives: dict[tuple[str, ...], list[dict]] = {}
 
 
 def count(name: str, amount: int = 1) -> None:
@@ -72,11 +75,17 @@ def _timestamp() -> int:
 
 def request_members(status: int, latency_ms: float, counts: dict[str, int]) -> dict:
     """The EMF members that make a request's access line an EMF document."""
-    service_metrics = [_LATENCY, *(_COUNT_DEFINITIONS[name] for name in counts)]
-    members = {"_aws": {"Timestamp": _timestamp(), "CloudWatchMetrics": [
-        _REQUESTS, {"Namespace": NAMESPACE, "Dimensions": _SERVICE_ONLY, "Metrics": service_metrics}]},
-        "Service": SERVICE, "Outcome": _OUTCOMES.get(status // 100, "5xx"), "Requests": 1, "Latency": latency_ms}
-    members.update(counts)
+    moved = tuple(counts)
+    directives = _request_directives.get(moved)
+    if directives is None:
+        metrics = [_LATENCY, *(_COUNT_DEFINITIONS[name] for name in moved)]
+        directives = _request_directives[moved] = [
+            _REQUESTS, {"Namespace": NAMESPACE, "Dimensions": _SERVICE_ONLY, "Metrics": metrics}]
+    members = {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives},
+               "Service": SERVICE, "Outcome": _OUTCOMES.get(status // 100, "5xx"), "Requests": 1,
+               "Latency": latency_ms}
+    if counts:
+        members.update(counts)
     return members
 
 
