@@ -100,8 +100,9 @@ def init_security(app: Flask, settings: Settings) -> None:
     if settings.cors_origins:
         # Only the SPA's origins, only /api, never '*' and never cookies: the API uses bearer tokens.
         CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}},
-             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-             expose_headers=["Location", "Retry-After", "Idempotent-Replayed", "X-Request-ID"],
+             # If-None-Match and ETag: an SPA's kitchen board refreshes with a conditional GET (304 when unchanged).
+             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match", "X-Request-ID"],
+             expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed", "X-Request-ID"],
              methods=["GET", "POST", "OPTIONS"], supports_credentials=False, max_age=600,
              # Without an Origin there is no CORS request, so there is nothing to add to the answer
              # (the one publicly cacheable API answer, the OpenAPI document, says Vary: Origin itself).
