@@ -58,6 +58,15 @@ def test_cors_preflight_from_the_spa_allows_the_api_headers(client):
     assert "Access-Control-Allow-Credentials" not in response.headers
 
 
+def test_an_spa_on_another_origin_can_refresh_the_kitchen_board_conditionally(client):
+    preflight = client.options("/api/shop/orders", headers={
+        "Origin": SPA, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "Authorization, If-None-Match"})
+    assert "if-none-match" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    answer = client.get("/api/shop/orders?status=open", headers={"Origin": SPA})
+    assert "ETag" in answer.headers["Access-Control-Expose-Headers"]
+
+
 def test_a_cross_origin_call_from_the_spa_can_read_the_answer_and_its_errors(client, auth):
     for headers, status in (({**auth(), "Origin": SPA}, 200), ({"Origin": SPA}, 401)):
         response = client.get("/api/orders", headers=headers)
