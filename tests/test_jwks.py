@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+import requests
 
-from pizza42.auth.jwks import TokenBucket
+from pizza42.auth.jwks import OUTAGE_RETRY_INTERVAL, JwksCache, TokenBucket
+from tests.jwt_helpers import RSAKeyFixture
 
 
 class Clock:
@@ -78,3 +80,42 @@ def test_concurrent_takers_share_exactly_the_capacity():
 def test_a_bucket_that_could_never_grant_is_refused(capacity, per_minute):
     with pytest.raises(ValueError):
         TokenBucket(capacity, per_minute=per_minute, clock=Clock())
+
+
+class FakeIssuer:
+    """A requests.Session stand-in serving a discovery document and a JWKS, or failing; counts JWKS fetches."""
+
+    def __init__(self, jwks: dict) -> None:
+        self.jwks, self.down, self.jwks_fetches = jwks, False, 0
+
+    def get(self, url: str, timeout: float):
+        if self.down:
+            raise requests.ConnectionError("down")
+        if url.endswith("/jwks"):
+            self.jwks_fetches += 1
+        body = self.jwks if url.endswith("/jwks") else {"jwks_uri": "https://issuer.test/jwks"}
+        return type("Answer", (), {"raise_for_status": lambda self: None, "json": lambda self: body})()
+
+
+def test_every_jwks_fetch_after_the_first_is_reported_as_a_refetch():
+    key = RSAKeyFixture(kid="k1")
+    issuer, clock, refetches = FakeIssuer(key.jwks), Clock(), []
+    cache = JwksCache("https://issuer.test/.well-known/openid-configuration", http_timeout=1, session=issuer,
+                      clock=clock, refetch_burst=2, refetches_per_minute=1, on_refetch=lambda: refetches.append(1))
+    assert cache.keys_for("k1").has("k1") and (issuer.jwks_fetches, len(refetches)) == (1, 0)  # the first fetch
+    assert cache.keys_for("k1") is cache.current and issuer.jwks_fetches == 1  # cached: no fetch at all
+    for _ in range(5):  # made-up kids: the bucket allows 2 refetches, each reported; the rest cost nothing
+        cache.keys_for("made-up")
+    assert (issuer.jwks_fetches, len(refetches)) == (3, 2)
+
+
+def test_retries_while_the_issuer_is_down_from_the_start_are_refetches_too():
+    issuer, clock, refetches = FakeIssuer(RSAKeyFixture(kid="k1").jwks), Clock(), []
+    issuer.down = True
+    cache = JwksCache("https://issuer.test/.well-known/openid-configuration", http_timeout=1, session=issuer,
+                      clock=clock, on_refetch=lambda: refetches.append(1))
+    assert cache.keys_for("k1") is None and refetches == []  # the first attempt
+    assert cache.keys_for("k1") is None and refetches == []  # within the outage interval: no attempt
+    clock.now += OUTAGE_RETRY_INTERVAL
+    issuer.down = False
+    assert cache.keys_for("k1").has("k1") and len(refetches) == 1
