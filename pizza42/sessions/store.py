@@ -3,7 +3,8 @@
 Table `Pizza42-Sessions` (DYNAMODB_SESSIONS_TABLE_NAME), one item per session:
 
   id_hash      S  hash key: SHA-256 of the session id, so the table never holds an id a browser could send
-  payload      S  the session's data (Flask's tagged JSON: claims, CSRF secret, OIDC state, flashes)
+  payload      S  the session's data (Flask's tagged JSON: claims, the ID token for logout's id_token_hint,
+                  CSRF secret, OIDC state, flashes)
   customer_id  S  the customer's `sub`, once logged in (the key of the sparse `by-customer` index)
   created_at   N  when the id was issued (epoch seconds): the absolute lifetime counts from here
   seen_at      N  the last request that moved the idle window (written at most once a minute)
