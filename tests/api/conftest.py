@@ -3,8 +3,10 @@
 Every API test runs on both DynamoDB paths (DYNAMODB_DIRECT_PATH): the app gets the client make_dynamodb_client
 builds, `on` (hot calls over pizza42/dynamodb/direct.py) or `off` (the stock boto3 client), talking real HTTP
 to moto's server, which serves the same in-process tables the `dynamodb` fixture creates and tests inspect.
-The fuzz tests run on the direct path only: their random inputs test the API's validation, and the DynamoDB
-exchanges they reach are the ones the example tests already drive on both paths.
+The fuzz tests and test_security run on the direct path only: fuzzing tests the API's validation with random
+inputs, test_security the headers, CORS, request ids and audit lines, which no DynamoDB path decides; the
+DynamoDB exchanges they reach are the ones the other tests drive on both paths. (The second path costs about
+a minute: each API test's app and tables are built afresh.)
 """
 
 from __future__ import annotations
@@ -57,12 +59,14 @@ def settings(issuer):
 
 
 DYNAMODB_PATHS = {"on": "direct-path", "off": "stock-client"}  # DYNAMODB_DIRECT_PATH: test id
+DEFAULT_PATH_ONLY = ("test_fuzz_api", "test_security")  # modules whose subject no DynamoDB path decides
 
 
 def pytest_generate_tests(metafunc) -> None:
-    """Each API test once per DynamoDB path (the fuzz tests: the default path only)."""
+    """Each API test once per DynamoDB path (DEFAULT_PATH_ONLY modules: the default path only)."""
     if "dynamodb_path" in metafunc.fixturenames:
-        paths = ["on"] if metafunc.module.__name__.endswith("test_fuzz_api") else list(DYNAMODB_PATHS)
+        single = metafunc.module.__name__.rsplit(".", 1)[-1] in DEFAULT_PATH_ONLY
+        paths = ["on"] if single else list(DYNAMODB_PATHS)
         metafunc.parametrize("dynamodb_path", paths, ids=[DYNAMODB_PATHS[p] for p in paths])
 
 
