@@ -81,7 +81,7 @@ def request_members(status: int, latency_ms: float, counts: dict[str, int]) -> d
         metrics = [_LATENCY, *(_COUNT_DEFINITIONS[name] for name in moved)]
         directives = _request_directives[moved] = [
             _REQUESTS, {"Namespace": NAMESPACE, "Dimensions": _SERVICE_ONLY, "Metrics": metrics}]
-    members = {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives},
+    members = {"_aws": {"Timestamp": _timestamp(), "CloudWatchMetrics": directives},
                "Service": SERVICE, "Outcome": _OUTCOMES.get(status // 100, "5xx"), "Requests": 1,
                "Latency": latency_ms}
     if counts:
