@@ -2,7 +2,8 @@
 
 Every API test runs on both DynamoDB paths (DYNAMODB_DIRECT_PATH): the app gets the client make_dynamodb_client
 builds, `on` (hot calls over pizza42/dynamodb/direct.py) or `off` (the stock boto3 client), talking real HTTP
-to moto's server, which serves the same in-process tables the `dynamodb` fixture creates and tests inspect.
+to moto's server, which serves the same in-process tables the `dynamodb` fixture creates and tests inspect —
+created by CloudFormation from the template's table resources, as a stack deploys them.
 The fuzz tests and test_security run on the direct path only: fuzzing tests the API's validation with random
 inputs, test_security the headers, CORS, request ids and audit lines, which no DynamoDB path decides; the
 DynamoDB exchanges they reach are the ones the other tests drive on both paths. (The second path costs about
@@ -13,15 +14,19 @@ from __future__ import annotations
 
 import time
 
+import boto3
 import pytest
+from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from pizza42 import claims
 from pizza42.aws import make_dynamodb_client
 from pizza42.config import load_settings
 from pizza42.shop.access import READ_ANALYTICS, READ_SHOP_ORDERS, UPDATE_ORDER_STATUS
+from tests.conftest import SESSIONS_TABLE, TABLE
 from tests.dynamo_helpers import CountingClient
 from tests.jwt_helpers import LocalIssuer, RSAKeyFixture
+from tests.stack_tables import create_tables_with_the_stack
 
 AUDIENCE = "https://pizza42-api"
 SPA_CLIENT = "pizza42-spa"
@@ -74,6 +79,15 @@ def pytest_generate_tests(metafunc) -> None:
 def dynamodb_path() -> str:
     """The DynamoDB path of a test that reaches the app only through request.getfixturevalue: the default one."""
     return "on"
+
+
+@pytest.fixture
+def dynamodb():
+    """moto's DynamoDB with the orders and sessions tables made by the CloudFormation template's own table
+    resources (tests/stack_tables.py): the API is proven on the tables a stack deploys."""
+    with mock_aws():
+        create_tables_with_the_stack(TABLE, SESSIONS_TABLE)
+        yield boto3.client("dynamodb", region_name="us-east-1")
 
 
 @pytest.fixture(scope="session")
