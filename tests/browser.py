@@ -71,3 +71,12 @@ def log_out(page, base_url: str) -> None:
     page.get_by_role("button", name="Log out", exact=True).click()
     page.get_by_role("button", name="End session").click()
     page.wait_for_url(base_url + "/")
+
+
+class LateApp:
+    """A WSGI callable whose app is set once the server's port (and so APP_BASE_URL) is known."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)

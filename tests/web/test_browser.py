@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pizza42 import create_app
-from tests.browser import DESKTOP, PHONE, chromium, log_in, log_out, loopback_context
+from tests.browser import DESKTOP, PHONE, LateApp, log_in, log_out, loopback_context
 from tests.dynamo_helpers import CountingClient
 from tests.web.conftest import serve_wsgi, web_settings
 
@@ -22,26 +22,10 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """One headless chromium for the module."""
-    with chromium() as browser:
-        yield browser
-
-
-class _LateApp:
-    """A WSGI callable whose app is set once the server's port (and so APP_BASE_URL) is known."""
-
-    app = None
-
-    def __call__(self, environ, start_response):
-        return self.app(environ, start_response)
-
-
 @pytest.fixture
 def live_app(provider, dynamodb) -> Iterator[str]:
     """The app on 127.0.0.1, configured like the sandbox (APP_BASE_URL, local provider, moto)."""
-    late = _LateApp()
+    late = LateApp()
     with serve_wsgi(late) as base_url:
         late.app = create_app(web_settings(provider, APP_BASE_URL=base_url),
                               dynamodb_client=CountingClient(dynamodb, serialise=True))  # moto is not thread-safe

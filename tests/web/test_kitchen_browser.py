@@ -15,7 +15,7 @@ import pytest
 
 from pizza42 import create_app
 from pizza42.orders.store import OrderStore
-from tests.browser import DESKTOP, PHONE, chromium, log_in, loopback_context
+from tests.browser import DESKTOP, PHONE, LateApp, log_in, loopback_context
 from tests.dynamo_helpers import CountingClient
 from tests.web.conftest import TABLE, VERIFIED, serve_wsgi, web_settings
 from tests.web.staff_helpers import MANAGER, STAFF, place, register_staff
@@ -24,22 +24,6 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 SERIOUS = ("serious", "critical")
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """One headless chromium for the module."""
-    with chromium() as browser:
-        yield browser
-
-
-class _LateApp:
-    """A WSGI callable whose app is set once the server's port (and so APP_BASE_URL) is known."""
-
-    app = None
-
-    def __call__(self, environ, start_response):
-        return self.app(environ, start_response)
 
 
 @pytest.fixture
@@ -58,7 +42,7 @@ def shop_store(serial_dynamodb) -> OrderStore:
 def live_app(provider, serial_dynamodb) -> Iterator[str]:
     """The app on 127.0.0.1 like the sandbox, in a shop time zone that is not UTC; staff known to the provider."""
     register_staff(provider)
-    late = _LateApp()
+    late = LateApp()
     with serve_wsgi(late) as base_url:
         late.app = create_app(web_settings(provider, APP_BASE_URL=base_url, SHOP_TIMEZONE="Europe/Berlin"),
                               dynamodb_client=serial_dynamodb)
