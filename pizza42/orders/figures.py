@@ -23,7 +23,7 @@ from decimal import Decimal
 SHARDS = 16
 SHARD_PREFIX = "#shop#"
 DAY_PREFIX = "day#"
-_ONE, _MINUS_ONE = {"N": "1"}, {"N": "-1"}
+_ONE = {"N": "1"}
 
 
 def shard_key(shard: int) -> str:
@@ -61,36 +61,36 @@ class ShopTime:
         return datetime.fromtimestamp(now, self.zone).date()
 
 
-def _counter_names(pizza: str, size: str, hour: int) -> dict[str, str]:
-    return {"#p": f"pizza:{pizza}", "#s": f"size:{size}", "#h": f"hour:{hour:02d}"}
-
-
-def placed_update(table: str, day: str, pizza: str, size: str, hour: int, total: Decimal, *,
-                  first: bool) -> dict:
-    """The transaction entry that counts a new order in its day's figures (a random shard)."""
-    new = ", new_customers :one" if first else ""
+def _day_update(table: str, day: str, pizza: str, size: str, hour: int, total: Decimal, *, sign: int,
+                first: bool) -> dict:
+    """One transaction entry adding an order to (sign 1) or taking it out of (sign -1) a random shard of its day."""
+    adds = ["orders :n", "revenue :amount", "#p :n", "#s :n", "#h :n"]
+    values = {":n": {"N": str(sign)}, ":amount": {"N": str(sign * total)}}
+    if first:
+        adds.append("new_customers :n")
+    if sign < 0:
+        adds.append("cancelled :one")
+        values[":one"] = _ONE
     return {"Update": {
         "TableName": table,
         "Key": {"user_id": {"S": shard_key(random.randrange(SHARDS))}, "order_id": {"S": day_key(day)}},  # noqa: S311
         # ADD creates the item and each counter at zero first: no day needs setting up.
-        "UpdateExpression": f"ADD orders :one, revenue :total, #p :one, #s :one, #h :one{new}",
-        "ExpressionAttributeNames": _counter_names(pizza, size, hour),
-        "ExpressionAttributeValues": {":one": _ONE, ":total": {"N": str(total)}},
+        "UpdateExpression": "ADD " + ", ".join(adds),
+        "ExpressionAttributeNames": {"#p": f"pizza:{pizza}", "#s": f"size:{size}", "#h": f"hour:{hour:02d}"},
+        "ExpressionAttributeValues": values,
     }}
+
+
+def placed_update(table: str, day: str, pizza: str, size: str, hour: int, total: Decimal, *,
+                  first: bool) -> dict:
+    """The transaction entry that counts a new order in its day's figures."""
+    return _day_update(table, day, pizza, size, hour, total, sign=1, first=first)
 
 
 def cancelled_update(table: str, day: str, pizza: str, size: str, hour: int, total: Decimal, *,
                      first: bool) -> dict:
     """The transaction entry that takes a cancelled order out of its day's figures and counts the cancellation."""
-    new = ", new_customers :minus" if first else ""
-    return {"Update": {
-        "TableName": table,
-        "Key": {"user_id": {"S": shard_key(random.randrange(SHARDS))}, "order_id": {"S": day_key(day)}},  # noqa: S311
-        "UpdateExpression": f"ADD orders :minus, revenue :refund, #p :minus, #s :minus, #h :minus, "
-                            f"cancelled :one{new}",
-        "ExpressionAttributeNames": _counter_names(pizza, size, hour),
-        "ExpressionAttributeValues": {":one": _ONE, ":minus": _MINUS_ONE, ":refund": {"N": str(-total)}},
-    }}
+    return _day_update(table, day, pizza, size, hour, total, sign=-1, first=first)
 
 
 @dataclass
