@@ -80,3 +80,15 @@ class LateApp:
 
     def __call__(self, environ, start_response):
         return self.app(environ, start_response)
+
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # git-ignored
+
+
+def screenshot(page, name: str) -> None:
+    """Save the page at desktop and phone widths into tests/artifacts/ (for a person to look at)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}-desktop.png", full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=ARTIFACTS / f"{name}-phone.png", full_page=True)
+    page.set_viewport_size(DESKTOP)

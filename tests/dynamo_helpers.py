@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from botocore.exceptions import EndpointConnectionError
 
@@ -84,3 +86,19 @@ class FaultyClient:
             return attribute(*args, **kwargs)
 
         return call
+
+
+@contextmanager
+def moto_http_server() -> Iterator[str]:
+    """moto's DynamoDB over real HTTP on a free loopback port (its URL), serving the in-process mock's tables."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.integration.harness import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -15,7 +15,6 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from moto.server import ThreadedMotoServer
 
 from pizza42.aws import make_boto3_client, make_dynamodb_client
 from pizza42.config import load_settings
@@ -24,19 +23,15 @@ from pizza42.dynamodb.wire import SigV4Signer
 from pizza42.orders.errors import IdempotencyKeyReused
 from pizza42.orders.model import validate_order_request
 from pizza42.orders.store import OrderStore
-from tests.dynamo_helpers import put_legacy_order
-from tests.integration.harness import free_port
+from tests.dynamo_helpers import moto_http_server, put_legacy_order
 
 USER = "auth0|direct"
 
 
 @pytest.fixture(scope="module")
 def moto_url():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_http_server() as url:
+        yield url
 
 
 @pytest.fixture

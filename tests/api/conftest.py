@@ -17,14 +17,13 @@ import time
 import boto3
 import pytest
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from pizza42 import claims
 from pizza42.aws import make_dynamodb_client
 from pizza42.config import load_settings
 from pizza42.shop.access import READ_ANALYTICS, READ_SHOP_ORDERS, UPDATE_ORDER_STATUS
 from tests.conftest import SESSIONS_TABLE, TABLE
-from tests.dynamo_helpers import CountingClient
+from tests.dynamo_helpers import CountingClient, moto_http_server
 from tests.jwt_helpers import LocalIssuer, RSAKeyFixture
 from tests.stack_tables import create_tables_with_the_stack
 
@@ -93,13 +92,8 @@ def dynamodb():
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """moto's DynamoDB over real HTTP (the direct path never goes through botocore, so only a server sees it)."""
-    from tests.integration.harness import free_port
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_http_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pizza42 import create_app
-from tests.browser import DESKTOP, PHONE, LateApp, log_in, log_out, loopback_context
+from tests.browser import ARTIFACTS, LateApp, log_in, log_out, loopback_context, screenshot
 from tests.dynamo_helpers import CountingClient
 from tests.web.conftest import serve_wsgi, web_settings
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 pytestmark = pytest.mark.browser
 
@@ -45,15 +42,6 @@ def page(browser, live_app) -> Iterator[object]:
     yield page
     context.close()
     assert errors == [], errors
-
-
-def screenshot(page, name: str) -> None:
-    """Save the page at desktop and phone widths into tests/artifacts/ (for a person to look at)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=ARTIFACTS / f"{name}-phone.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def place_order(page, pizza: str, size: str, quantity: int, expected_total: str) -> None:

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pizza42 import create_app
 from pizza42.orders.store import OrderStore
-from tests.browser import DESKTOP, PHONE, LateApp, log_in, loopback_context
+from tests.browser import ARTIFACTS, LateApp, log_in, loopback_context, screenshot
 from tests.dynamo_helpers import CountingClient
 from tests.web.conftest import TABLE, VERIFIED, serve_wsgi, web_settings
 from tests.web.staff_helpers import MANAGER, STAFF, place, register_staff
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 SERIOUS = ("serious", "critical")
 
 pytestmark = pytest.mark.browser
@@ -67,15 +65,6 @@ def staff_log_in(page, base_url: str, sub: str) -> None:
     page.get_by_placeholder("sub").fill(sub)
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(base_url + "/")
-
-
-def screenshot(page, name: str) -> None:
-    """Save the page at desktop and phone widths into tests/artifacts/ (for a person to look at)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=ARTIFACTS / f"{name}-phone.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def serious_issues(page) -> list[str]:
