@@ -18,6 +18,10 @@ from pizza42.orders.lifecycle import StatusChange, is_open
 from pizza42.orders.model import STATUS_CONFIRMED, Order, now_iso
 from pizza42.orders.profile import Summary
 
+# The shop's two views across customers (never a Scan): the kitchen's queue of open orders (sparse: only
+# open orders carry `queue`), and every order by the shop-local day it was placed on (`shop_day`).
+OPEN_INDEX = "open-orders"
+DAY_INDEX = "by-day"
 SUMMARY_KEY = "~profile"
 OPEN_QUEUE = "open"  # the one value of `queue`, the open-orders index's key, while an order is open
 IDEMPOTENCY_PREFIX = "#idem#"
