@@ -32,6 +32,15 @@ def dynamodb():
         yield client
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium for a browser test module (Debian's, driven by Playwright; tests/browser.py)."""
+    from tests.browser import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
 @pytest.fixture
 def store(dynamodb) -> OrderStore:
     """The order store on the moto table."""

@@ -15,12 +15,12 @@ import pytest
 from tests.browser import log_in
 from tests.integration.conftest import EDGE_SPA_ORIGIN
 from tests.integration.test_edge_cors import OTHER_ORIGIN, own_nginx
-from tests.web.test_browser import browser, place_order  # noqa: F401  (browser: the fixture)
+from tests.web.test_browser import place_order
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def test_a_customer_logs_in_orders_and_sees_the_history_through_the_edge(browser, edge):  # noqa: F811
+def test_a_customer_logs_in_orders_and_sees_the_history_through_the_edge(browser, edge):
     context = browser.new_context(ignore_https_errors=True)  # the edge's certificate is self-signed
     context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
     page = context.new_page()
@@ -67,7 +67,7 @@ CALL_THE_API = """async ({base, count}) => {
 }"""
 
 
-def spa_page(browser, origin: str) -> tuple[object, object]:  # noqa: F811
+def spa_page(browser, origin: str) -> tuple[object, object]:
     """A page served from `origin` (the SPA's own host, played by the browser), allowed to reach loopback."""
     # In production the API is on a public address; here it is on loopback, which Chromium's Local Network
     # Access refuses to a page from a public origin unless the user allows it: allow it, as a person would.
@@ -79,7 +79,7 @@ def spa_page(browser, origin: str) -> tuple[object, object]:  # noqa: F811
     return context, page
 
 
-def test_an_spa_on_an_allowed_origin_sees_nginxs_429_not_a_cors_error(browser, edge, tmp_path):  # noqa: F811
+def test_an_spa_on_an_allowed_origin_sees_nginxs_429_not_a_cors_error(browser, edge, tmp_path):
     """Issue 16's check: past the API's rate limit, fetch() from the SPA's origin resolves with status 429."""
     nginx = own_nginx(edge, tmp_path / "nginx")  # its own rate-limit budget: the browser calls from 127.0.0.1
     context, page = spa_page(browser, EDGE_SPA_ORIGIN)
@@ -96,7 +96,7 @@ def test_an_spa_on_an_allowed_origin_sees_nginxs_429_not_a_cors_error(browser, e
     assert json.loads(refused["body"])["error"] == "too_many_requests"
 
 
-def test_a_page_on_another_origin_gets_cors_errors_from_the_same_api(browser, edge, tmp_path):  # noqa: F811
+def test_a_page_on_another_origin_gets_cors_errors_from_the_same_api(browser, edge, tmp_path):
     """The control: the browser does enforce CORS here, so the test above could fail."""
     nginx = own_nginx(edge, tmp_path / "nginx")
     context, page = spa_page(browser, OTHER_ORIGIN)

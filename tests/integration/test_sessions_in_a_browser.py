@@ -13,18 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser import chromium, log_in, log_out, loopback_context
+from tests.browser import log_in, log_out, loopback_context
 from tests.integration.harness import SESSIONS_TABLE, DynamoProxy, Gunicorn, base_environment, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 VERA = "auth0|demo-verified"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

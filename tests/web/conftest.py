@@ -65,15 +65,6 @@ def provider() -> Iterator[str]:
         yield issuer
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """One headless chromium for a browser test module (Debian's, driven by Playwright)."""
-    from tests.browser import chromium
-
-    with chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
 def settings(provider) -> Settings:
     """Settings for the app under test (no APP_BASE_URL: redirect URIs come from the request)."""
