@@ -8,6 +8,7 @@ gunicorn alone as the README's old ALB topology ran it (production gunicorn.conf
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 
@@ -49,9 +50,13 @@ def from_(source: str) -> requests.Session:
     return session
 
 
+_addresses = itertools.count(1)
+
+
 def client_address() -> str:
-    """A customer address of its own (TEST-NET-3), as the ALB would append it."""
-    return f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    """A customer address of its own (TEST-NET-3), as the ALB would append it: never one an earlier test used,
+    or that test's spent rate-limit budget would turn this one's answers into 429s."""
+    return f"203.0.113.{next(_addresses)}"
 
 
 # --- What nginx behind the ALB does -----------------------------------------------------------------------
