@@ -208,18 +208,30 @@ def test_idempotency_records_never_appear_as_orders(store):
     assert all(o.order_id.startswith("order_") for o in store.page(USER, 10).orders)
 
 
+class TwiceSent(CountingClient):
+    """Like an SDK retry after a lost response: the first attempt landed, the retry is refused."""
+
+    def transact_write_items(self, **kwargs):
+        self._client.transact_write_items(**kwargs)
+        return self._client.transact_write_items(**kwargs)
+
+
 def test_a_transaction_the_sdk_sent_twice_stores_one_order(store, dynamodb):
-    class TwiceSent(CountingClient):
-        """Like an SDK retry after a lost response: the first attempt landed, the retry is refused."""
-
-        def transact_write_items(self, **kwargs):
-            self._client.transact_write_items(**kwargs)
-            return self._client.transact_write_items(**kwargs)
-
     order, created = OrderStore(TwiceSent(dynamodb), TABLE).place(USER, None, request())
     assert created
     assert [o.order_id for o in store.page(USER, 10).orders] == [order.order_id]
     assert store.page(USER, 10).summary.total_orders == 1
+
+
+def test_a_transaction_the_sdk_sent_twice_with_an_idempotency_key_is_this_requests_creation_not_a_replay(
+        store, dynamodb):
+    store.place(USER, None, request("Supreme"))  # the summary exists: one transaction per attempt
+    order, created = OrderStore(TwiceSent(dynamodb), TABLE).place(USER, None, request(), idempotency_key="k-1")
+    assert created  # the idempotency record refusing the retry is this very request's own
+    assert store.page(USER, 10).orders[0].order_id == order.order_id
+    assert store.page(USER, 10).summary.total_orders == 2
+    again, created_again = store.place(USER, None, request(), idempotency_key="k-1")
+    assert (again.order_id, created_again) == (order.order_id, False)  # a client's retry is the replay
 
 
 def test_concurrent_orders_for_one_customer_leave_an_exact_summary(dynamodb):

@@ -133,13 +133,17 @@ class OrderStore(StatusMoves):
                 return order, True
             except ClientError as exc:
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if idem_key and len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
-                return self._replay(user_id, idem_key, request), False
             if reasons[:1] == ["ConditionalCheckFailed"]:
+                # This attempt's order id exists: only this very transaction can have written it (ids are
+                # unique), so an SDK retry was refused after the first send had in fact succeeded. It is the
+                # order this request created, whatever the idempotency record now says (it is this one's too).
                 mine = self._get_order(user_id, order.order_id)
                 if mine is not None and mine.created_at == order.created_at and mine.pizza == order.pizza:
-                    return mine, True  # an SDK retry of our own write that had in fact succeeded
-            elif reasons[1:2] == ["ConditionalCheckFailed"]:
+                    return mine, True
+                continue  # an id taken by someone else (never seen): a new attempt makes a new id
+            if idem_key and len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
+                return self._replay(user_id, idem_key, request), False
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
                 # No summary yet, or its "first order" state is not what we assumed: build or read it, retry.
                 first = self.ensure_summary(user_id).first_order is None
             elif any(r in ("TransactionConflict", "ThrottlingError") for r in reasons):
