@@ -13,6 +13,7 @@ import pytest
 
 from pizza42.orders import figures, maintenance, service
 from pizza42.orders.figures import ShopTime
+from pizza42.orders.ids import order_id_millis
 from pizza42.orders.lifecycle import CANCELLED, COMPLETED, CONFIRMED, PREPARING, READY, STAFF
 from pizza42.orders.model import validate_order_request
 from pizza42.orders.store import DAY_INDEX, OPEN_INDEX, OrderStore
@@ -31,12 +32,28 @@ def place(store, user, pizza="Margherita", size="medium", quantity=1):
     return order
 
 
-def today(store) -> date:
-    return store.shop_time.today(datetime.now(UTC).timestamp())
+def placed_on(store, *orders) -> tuple[date, str]:
+    """The shop-local day and hour ("HH") the orders were placed in, read from their ids, never from the clock
+    (a run that crosses midnight between placing and reading would look at the wrong day)."""
+    moments = {store.shop_time.day_and_hour(order_id_millis(order.order_id)) for order in orders}
+    assert len(moments) == 1, f"the orders straddle an hour: {moments}"
+    day, hour = moments.pop()
+    return date.fromisoformat(day), f"{hour:02d}"
 
 
-def totals(shop: ShopStore, day: date) -> dict:
-    return analytics.report(shop, day, day).to_json()["totals"]
+def today(store, *orders) -> date:
+    """The shop-local day the orders were placed on."""
+    return placed_on(store, *orders)[0]
+
+
+def totals(shop: ShopStore, first: date, last: date | None = None) -> dict:
+    return analytics.report(shop, first, last or first).to_json()["totals"]
+
+
+def days_of(store, orders) -> tuple[date, date]:
+    """The first and last shop-local days of many orders (placing them may take a midnight)."""
+    days = sorted({today(store, order) for order in orders})
+    return days[0], days[-1]
 
 
 def test_the_board_lists_open_orders_oldest_first_and_drops_finished_ones(store, dynamodb):
@@ -72,7 +89,7 @@ def test_a_day_lists_every_status_in_pages_and_never_another_day(store, dynamodb
     store.change_status("auth0|c1", orders[1].order_id, CANCELLED, actor=STAFF, by=COOK)
     seen, cursor = [], None
     while True:
-        page = shop.day(today(store), 2, cursor)
+        page = shop.day(today(store, *orders), 2, cursor)
         assert len(page.orders) <= 2
         seen += page.orders
         cursor = page.next_cursor
@@ -94,20 +111,20 @@ def test_the_figures_are_exact_per_pizza_size_hour_and_new_customer_with_cancell
     a1 = place(store, "auth0|a", "Margherita", "small", 2)
     place(store, "auth0|a", "Pepperoni", "large")
     b1 = place(store, "auth0|b", "Supreme", "medium", 3)
-    place(store, "auth0|c", "Margherita", "large")
+    c1 = place(store, "auth0|c", "Margherita", "large")
     service.cancel_order(store, "auth0|b", b1.order_id, 300)
     store.change_status("auth0|a", a1.order_id, PREPARING, actor=STAFF, by=COOK)  # no effect on figures
-    figures_today = totals(shop, today(store))
+    day, hour = placed_on(store, a1, c1)
+    figures_today = totals(shop, day)
     assert figures_today["orders"] == 3 and figures_today["cancelled"] == 1
     assert figures_today["revenue"] == float(Decimal("24") + Decimal("22") + Decimal("20"))
     assert figures_today["new_customers"] == 2  # a and c; b's first order was cancelled
     assert figures_today["returning_orders"] == 1
     assert figures_today["pizzas"] == {"Margherita": 2, "Pepperoni": 1, "Supreme": 0, "Hawaiian": 0}
     assert figures_today["sizes"] == {"small": 1, "medium": 0, "large": 2}
-    hour = f"{datetime.now(UTC).hour:02d}"
     assert figures_today["hours"][hour] == 3
     assert figures_today["cancellation_rate"] == 0.25
-    counted = maintenance.figures_from_orders(store)[today(store).isoformat()]
+    counted = maintenance.figures_from_orders(store)[day.isoformat()]
     assert (counted.orders, counted.revenue, counted.cancelled, counted.new_customers) == (3, Decimal("66"), 1, 2)
 
 
@@ -134,7 +151,7 @@ def test_orders_placed_at_once_by_200_customers_all_succeed_and_the_figures_equa
     with ThreadPoolExecutor(max_workers=32) as pool:
         placed = list(pool.map(lambda c: place(store, c[0], c[1], c[2], c[3]), choices))
     assert len({o.order_id for o in placed}) == 200
-    day = totals(ShopStore(dynamodb, TABLE), today(store))
+    day = totals(ShopStore(dynamodb, TABLE), *days_of(store, placed))
     assert day["orders"] == 200 and day["new_customers"] == 200
     assert Decimal(str(day["revenue"])) == sum(o.total for o in placed)
     for pizza, _ in MENU:
@@ -146,17 +163,19 @@ def test_orders_placed_at_once_by_200_customers_all_succeed_and_the_figures_equa
 
 def test_rebuild_figures_gives_the_kept_figures_back(store, dynamodb):
     shop = ShopStore(dynamodb, TABLE)
+    placed = []
     for n in range(12):
-        order = place(store, f"auth0|c{n % 5}", *MENU[n % 4])
+        placed.append(order := place(store, f"auth0|c{n % 5}", *MENU[n % 4]))
         if n % 3 == 0:
             service.cancel_order(store, order.user_id, order.order_id, 300)
-    kept = totals(shop, today(store))
+    first, last = days_of(store, placed)
+    kept = totals(shop, first, last)
     dynamodb.update_item(TableName=TABLE, Key={"user_id": {"S": figures.shard_key(3)},
-                                               "order_id": {"S": figures.day_key(today(store).isoformat())}},
+                                               "order_id": {"S": figures.day_key(last.isoformat())}},
                          UpdateExpression="ADD orders :n", ExpressionAttributeValues={":n": {"N": "40"}})
-    assert totals(shop, today(store))["orders"] == kept["orders"] + 40  # drifted
-    assert maintenance.rebuild_figures(store) == 1
-    assert totals(shop, today(store)) == kept
+    assert totals(shop, first, last)["orders"] == kept["orders"] + 40  # drifted
+    assert maintenance.rebuild_figures(store) == len({first, last})
+    assert totals(shop, first, last) == kept
 
 
 @pytest.fixture

@@ -5,17 +5,28 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from pizza42.orders.figures import ShopTime
+from pizza42.orders.ids import order_id_millis
+from pizza42.orders.store import OrderStore
 from pizza42.staff import day as day_views
 from pizza42.staff.export import safe_cell
-from tests.web.conftest import web_settings
+from tests.web.conftest import TABLE, web_settings
 from tests.web.staff_helpers import MANAGER, STAFF, place, register_staff
 
-TODAY = datetime.now(UTC).date().isoformat()  # the shop's day in UTC (the default SHOP_TIMEZONE)
+
+def shop_day(*orders, zone: ShopTime | None = None) -> str:
+    """The shop-local day the orders were placed on (UTC, the default SHOP_TIMEZONE), read from their ids.
+
+    Never the day the tests were collected on: a run that crosses midnight would look for yesterday's orders.
+    """
+    days = {(zone or ShopTime()).day_and_hour(order_id_millis(order.order_id))[0] for order in orders}
+    assert len(days) == 1, f"the orders straddle midnight: {days}"
+    return days.pop()
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +43,7 @@ def test_the_day_shows_every_status_a_page_at_a_time(client, auth, store, monkey
     orders = [place(store, f"auth0|c{index}", name=f"Cee {index}") for index in range(3)]
     store.change_status("auth0|c0", orders[0].order_id, "cancelled", actor="staff", by=STAFF)
     auth.login(STAFF)
-    first = client.get(f"/kitchen/day?day={TODAY}").get_data(as_text=True)
+    first = client.get(f"/kitchen/day?day={shop_day(*orders)}").get_data(as_text=True)
     tickets = re.findall(r"<strong>([0-9A-Z]{4})</strong></a>", first)
     assert tickets == [orders[0].ticket, orders[1].ticket]
     assert "Cancelled" in first  # a day view shows every status, not only the board's
@@ -63,9 +74,10 @@ def test_the_csv_has_every_order_of_the_day_across_pages_correctly_quoted(client
     names = ['Smith, "Jo"', "=HYPERLINK(\"http://evil\")", "+1 555", "-2", "@SUM(A1)", "Plain Name"]
     orders = [place(store, f"auth0|csv{index}", name=name, quantity=index + 1) for index, name in enumerate(names)]
     auth.login(STAFF)
-    response = client.get(f"/kitchen/day.csv?day={TODAY}")
+    day = shop_day(*orders)
+    response = client.get(f"/kitchen/day.csv?day={day}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert response.headers["Content-Disposition"] == f'attachment; filename="pizza42-orders-{TODAY}.csv"'
+    assert response.headers["Content-Disposition"] == f'attachment; filename="pizza42-orders-{day}.csv"'
     body = response.get_data(as_text=True)
     assert '"Smith, ""Jo"""' in body  # RFC 4180 quoting
     rows = rows_of(body)
@@ -81,17 +93,20 @@ def test_safe_cell_only_touches_what_a_spreadsheet_would_run():
     assert safe_cell("Anna-Lena") == "Anna-Lena" and safe_cell(None) == "" and safe_cell("") == ""
 
 
-def test_the_csv_is_in_the_shops_time_zone(provider, dynamodb, store):
+def test_the_csv_is_in_the_shops_time_zone(provider, dynamodb):
     from pizza42 import create_app
     from tests.web.conftest import AuthActions
 
+    new_york = ZoneInfo("America/New_York")
     app = create_app(web_settings(provider, SHOP_TIMEZONE="America/New_York"), dynamodb_client=dynamodb)
     app.config["TESTING"] = True
     client = app.test_client()
-    order = place(store, name="Tz Tester")
+    # Placed as that shop's app places it: the order is filed under New York's day, which from 00:00 to 05:00
+    # UTC is the day before UTC's.
+    order = place(OrderStore(dynamodb, TABLE, shop_time=ShopTime(new_york)), name="Tz Tester")
     AuthActions(client).login(STAFF)
-    local_day = datetime.fromisoformat(order.created_at.replace("Z", "+00:00")).astimezone(
-        ZoneInfo("America/New_York"))
+    local_day = datetime.fromisoformat(order.created_at.replace("Z", "+00:00")).astimezone(new_york)
+    assert shop_day(order, zone=ShopTime(new_york)) == local_day.date().isoformat()
     rows = rows_of(client.get(f"/kitchen/day.csv?day={local_day.date().isoformat()}").get_data(as_text=True))
     assert [row["order_id"] for row in rows] == [order.order_id]
     assert rows[0]["placed_at"] == local_day.isoformat(timespec="seconds")
