@@ -39,11 +39,12 @@ def rebuild_profiles_command(user_ids: tuple[str, ...]) -> None:
               help="Orders placed this recently that are still confirmed join the kitchen's queue; "
                    "older ones are marked completed.")
 def backfill_shop_command(keep_open_hours: int) -> None:
-    """File orders placed before the kitchen existed in the shop's indexes, then rebuild the shop's figures."""
+    """File orders placed before the kitchen existed (or before SHOP_TIMEZONE changed) in the shop's indexes,
+    then rebuild the shop's figures."""
     store = get_store()
     result = maintenance.backfill_shop_keys(store, time.time(), keep_open_hours * 3600)
     click.echo(f"filed {result.filed} order(s) by day: {result.queued} on the kitchen's queue, "
-               f"{result.completed} marked completed")
+               f"{result.completed} marked completed; {result.refiled} moved to their day in SHOP_TIMEZONE")
     click.echo(f"rebuilt the figures of {maintenance.rebuild_figures(store)} day(s)")
 
 

@@ -215,3 +215,21 @@ def test_create_table_adds_the_indexes_to_an_old_table_and_the_backfill_files_ol
     assert (old_day["orders"], old_day["revenue"], old_day["new_customers"]) == (1, 24.0, 1)
     # Staff can now move the recent legacy order like any other.
     assert service.move_order(store, recent, PREPARING, COOK).status == PREPARING
+
+
+def test_after_the_time_zone_changes_the_backfill_moves_orders_to_their_new_day(store, dynamodb):
+    evening = int(datetime(2026, 12, 5, 20, 30, tzinfo=UTC).timestamp() * 1000)  # 05:30 on the 6th in Tokyo
+    noon = int(datetime(2026, 12, 5, 1, 0, tzinfo=UTC).timestamp() * 1000)  # 10:00 on the 5th in Tokyo
+    late, early = (put_legacy_order(dynamodb, "auth0|zone", millis) for millis in (evening, noon))
+    maintenance.backfill_shop_keys(store, evening / 1000 + 60, 12 * 3600)  # filed in UTC, as the shop was
+    tokyo_store = OrderStore(dynamodb, TABLE, shop_time=ShopTime(ZoneInfo("Asia/Tokyo")))
+    tokyo_shop = ShopStore(dynamodb, TABLE, shop_time=tokyo_store.shop_time)
+    assert [o.order_id for o in tokyo_shop.day(date(2026, 12, 5), 10).orders] == [early, late]  # UTC's day
+
+    result = maintenance.backfill_shop_keys(tokyo_store, evening / 1000 + 120, 12 * 3600)
+    assert (result.filed, result.refiled) == (0, 1)  # only the evening order's day differs in Tokyo
+    assert [o.order_id for o in tokyo_shop.day(date(2026, 12, 5), 10).orders] == [early]
+    assert [o.order_id for o in tokyo_shop.day(date(2026, 12, 6), 10).orders] == [late]
+    assert maintenance.backfill_shop_keys(tokyo_store, evening / 1000 + 180, 12 * 3600).refiled == 0  # twice: no-op
+    maintenance.rebuild_figures(tokyo_store)
+    assert totals(tokyo_shop, date(2026, 12, 6))["orders"] == totals(tokyo_shop, date(2026, 12, 5))["orders"] == 1

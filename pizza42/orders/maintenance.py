@@ -35,6 +35,7 @@ class BackfillResult:
     filed: int = 0  # orders given their shop-local day
     queued: int = 0  # of which still open: on the kitchen's board
     completed: int = 0  # of which older than the cut-off: marked completed (served before the board existed)
+    refiled: int = 0  # orders filed under another day than SHOP_TIMEZONE gives them now (the zone was changed)
 
 
 def backfill_shop_keys(store: OrderStore, now: float, keep_open_seconds: int) -> BackfillResult:
@@ -42,16 +43,18 @@ def backfill_shop_keys(store: OrderStore, now: float, keep_open_seconds: int) ->
 
     An order without a status, or `confirmed`, placed within `keep_open_seconds` joins the kitchen's queue;
     an older one was served long ago, so it is marked completed (with a history entry by "backfill")
-    rather than flooding the board. Orders that already have their day are left alone: safe to run twice.
+    rather than flooding the board. An order filed under another day than the shop's time zone gives it now
+    (SHOP_TIMEZONE was changed) is moved to its day, nothing else; the rest is left alone: safe to run twice.
     """
     result = BackfillResult()
     cutoff = f"{PREFIX}{int((now - keep_open_seconds) * 1000):013d}"
     stamp = now_iso(datetime.fromtimestamp(now, UTC))
     for item in order_items(store):
+        day, _ = store.shop_time.day_and_hour(order_id_millis(item["order_id"]["S"]) or 0)
         if "shop_day" in item:
+            result.refiled += _refile(store, item, day)
             continue
         order = layout.order_from_item(item)
-        day, _ = store.shop_time.day_and_hour(order_id_millis(order.order_id) or 0)
         still_open = lifecycle.is_open(order.status) and order.order_id >= cutoff
         update = "SET shop_day = :day, #status = :status"
         values = {":day": {"S": day}, ":status": {"S": order.status}}
@@ -74,6 +77,19 @@ def backfill_shop_keys(store: OrderStore, now: float, keep_open_seconds: int) ->
         result.queued += still_open
         result.completed += values[":status"]["S"] != order.status
     return result
+
+
+def _refile(store: OrderStore, item: dict, day: str) -> bool:
+    """Move a filed order to `day` if it is filed under another; whether it moved."""
+    if item["shop_day"]["S"] == day:
+        return False
+    try:
+        store.write("update_item", Key={"user_id": item["user_id"], "order_id": item["order_id"]},
+                    UpdateExpression="SET shop_day = :day", ConditionExpression="shop_day = :was",
+                    ExpressionAttributeValues={":day": {"S": day}, ":was": item["shop_day"]})
+    except ClientError:
+        return False  # changed (or deleted) meanwhile
+    return True
 
 
 @dataclass
