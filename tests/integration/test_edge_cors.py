@@ -65,10 +65,10 @@ def cors_headers(answer: requests.Response) -> dict[str, object]:
     return found
 
 
-def past_the_api_limit(session: requests.Session, url: str, origin: str) -> requests.Response:
-    """Call `url` until nginx answers 429 (its burst is 40); that answer."""
+def past_the_api_limit(session: requests.Session, url: str, origin: str | None) -> requests.Response:
+    """Call `url` (from `origin`, or with no Origin) until nginx answers 429 (its burst is 40); that answer."""
     for _ in range(120):
-        answer = session.get(url, headers={"Origin": origin}, timeout=5)
+        answer = session.get(url, headers={"Origin": origin} if origin else {}, timeout=5)
         if answer.status_code == 429:
             return answer
         assert answer.status_code == 200, answer.text
@@ -90,11 +90,10 @@ def test_nginxs_429_carries_the_same_cors_headers_as_the_apps_answer_for_an_allo
 
 def test_nginxs_429_for_another_origin_or_none_carries_no_cors_headers(nginx):
     session = client(nginx)
-    past_the_api_limit(session, nginx.https_url + "/api/menu", OTHER_ORIGIN)
-    for headers in ({"Origin": OTHER_ORIGIN}, {"Origin": "https://spa.pizza42.test.elsewhere.example"}, {}):
-        refused = session.get(nginx.https_url + "/api/menu", headers=headers, timeout=5)
-        assert refused.status_code == 429
-        assert cors_headers(refused) == dict.fromkeys(CORS), headers
+    # Each case checks the 429 it ran into itself: the bucket refills every 100 ms, so a later call may pass.
+    for origin in (OTHER_ORIGIN, "https://spa.pizza42.test.elsewhere.example", None):
+        refused = past_the_api_limit(session, nginx.https_url + "/api/menu", origin)
+        assert cors_headers(refused) == dict.fromkeys(CORS), origin
         assert "Vary" not in refused.headers
 
 
@@ -124,15 +123,21 @@ def test_nginxs_503_carries_cors_headers_for_an_allowed_origin_only(edge, tmp_pa
 def test_past_the_api_limit_a_preflight_is_still_answered_so_the_browser_can_show_the_429(nginx):
     """The SPA's calls carry a bearer token, so the browser asks first (OPTIONS): that must not be a 429."""
     session = client(nginx)
-    past_the_api_limit(session, nginx.https_url + "/api/menu", EDGE_SPA_ORIGIN)
-    preflight = session.options(nginx.https_url + "/api/orders/order_1", timeout=5, headers={
-        "Origin": EDGE_SPA_ORIGIN, "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "authorization"})
-    assert preflight.status_code in (200, 204), preflight.status_code  # answered by the app (flask-cors)
-    assert preflight.headers["Access-Control-Allow-Origin"] == EDGE_SPA_ORIGIN
-    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
-    actual = session.get(nginx.https_url + "/api/orders/order_1", timeout=5,
-                         headers={"Origin": EDGE_SPA_ORIGIN, "Authorization": "Bearer x"})
+    # The API's bucket refills one request every 100 ms: a call that comes later than that after the 429 (a
+    # loaded machine) is let through (401 here) and proves nothing either way, so the round is played again.
+    for _ in range(3):
+        past_the_api_limit(session, nginx.https_url + "/api/menu", EDGE_SPA_ORIGIN)
+        preflight = session.options(nginx.https_url + "/api/orders/order_1", timeout=5, headers={
+            "Origin": EDGE_SPA_ORIGIN, "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization"})
+        assert preflight.status_code in (200, 204), preflight.status_code  # answered by the app (flask-cors)
+        assert preflight.headers["Access-Control-Allow-Origin"] == EDGE_SPA_ORIGIN
+        assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
+        actual = session.get(nginx.https_url + "/api/orders/order_1", timeout=5,
+                             headers={"Origin": EDGE_SPA_ORIGIN, "Authorization": "Bearer x"})
+        if actual.status_code != 401:
+            break
+    # The preflight was answered while the API itself was refusing this client.
     assert actual.status_code == 429 and actual.headers["Access-Control-Allow-Origin"] == EDGE_SPA_ORIGIN
 
 
