@@ -13,7 +13,6 @@ import pytest
 
 from pizza42.orders import figures, maintenance, service
 from pizza42.orders.figures import ShopTime
-from pizza42.orders.ids import order_id_millis
 from pizza42.orders.lifecycle import CANCELLED, COMPLETED, CONFIRMED, PREPARING, READY, STAFF
 from pizza42.orders.model import validate_order_request
 from pizza42.orders.store import DAY_INDEX, OPEN_INDEX, OrderStore
@@ -35,7 +34,7 @@ def place(store, user, pizza="Margherita", size="medium", quantity=1):
 def placed_on(store, *orders) -> tuple[date, str]:
     """The shop-local day and hour ("HH") the orders were placed in, read from their ids, never from the clock
     (a run that crosses midnight between placing and reading would look at the wrong day)."""
-    moments = {store.shop_time.day_and_hour(order_id_millis(order.order_id)) for order in orders}
+    moments = {store.shop_time.of_order(order.order_id) for order in orders}
     assert len(moments) == 1, f"the orders straddle an hour: {moments}"
     day, hour = moments.pop()
     return date.fromisoformat(day), f"{hour:02d}"

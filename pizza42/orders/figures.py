@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 
+from pizza42.orders.ids import order_id_millis
+
 SHARDS = 16
 SHARD_PREFIX = "#shop#"
 DAY_PREFIX = "day#"
@@ -55,6 +57,10 @@ class ShopTime:
         """The shop-local `YYYY-MM-DD` and hour (0-23) of an epoch millisecond."""
         moment = self.local(millis)
         return moment.date().isoformat(), moment.hour
+
+    def of_order(self, order_id: str) -> tuple[str, int]:
+        """The shop-local day and hour an order was placed in: its id's millisecond (the epoch's for a bad id)."""
+        return self.day_and_hour(order_id_millis(order_id) or 0)
 
     def today(self, now: float) -> date:
         """The shop-local date at epoch seconds `now`."""

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from pizza42.orders import figures, lifecycle
 from pizza42.orders import items as layout
 from pizza42.orders.figures import DayFigures
-from pizza42.orders.ids import PREFIX, order_id_millis
+from pizza42.orders.ids import PREFIX
 from pizza42.orders.model import Order, now_iso
 from pizza42.orders.store import OrderStore
 
@@ -50,7 +50,7 @@ def backfill_shop_keys(store: OrderStore, now: float, keep_open_seconds: int) ->
     cutoff = f"{PREFIX}{int((now - keep_open_seconds) * 1000):013d}"
     stamp = now_iso(datetime.fromtimestamp(now, UTC))
     for item in order_items(store):
-        day, _ = store.shop_time.day_and_hour(order_id_millis(item["order_id"]["S"]) or 0)
+        day, _ = store.shop_time.of_order(item["order_id"]["S"])
         if "shop_day" in item:
             result.refiled += _refile(store, item, day)
             continue
@@ -96,7 +96,7 @@ def _refile(store: OrderStore, item: dict, day: str) -> bool:
 class _Customer:
     first_flagged: str | None = None
     earliest: str | None = None
-    orders: list[tuple[Order, str]] = field(default_factory=list)
+    orders: list[tuple[Order, str, int]] = field(default_factory=list)  # (order, its day, its hour)
 
 
 def figures_from_orders(store: OrderStore) -> dict[str, DayFigures]:
@@ -109,8 +109,8 @@ def figures_from_orders(store: OrderStore) -> dict[str, DayFigures]:
     for item in order_items(store):
         order = layout.order_from_item(item)
         customer = customers.setdefault(order.user_id, _Customer())
-        millis = order_id_millis(order.order_id) or 0
-        customer.orders.append((order, item.get("shop_day", {}).get("S") or store.shop_time.day_and_hour(millis)[0]))
+        day, hour = store.shop_time.of_order(order.order_id)
+        customer.orders.append((order, item.get("shop_day", {}).get("S") or day, hour))  # the day it is filed under
         if layout.is_first_order(item):
             customer.first_flagged = order.order_id
         if customer.earliest is None or order.order_id < customer.earliest:
@@ -118,8 +118,7 @@ def figures_from_orders(store: OrderStore) -> dict[str, DayFigures]:
     days: dict[str, DayFigures] = {}
     for customer in customers.values():
         first = customer.first_flagged or customer.earliest
-        for order, day in customer.orders:
-            _, hour = store.shop_time.day_and_hour(order_id_millis(order.order_id) or 0)
+        for order, day, hour in customer.orders:
             days.setdefault(day, DayFigures(day)).count(
                 order.total, order.pizza, order.size, hour,
                 cancelled=order.status == lifecycle.CANCELLED, first=order.order_id == first)

@@ -106,7 +106,7 @@ class StatusMoves:
         """Take a cancelled order out of its customer's summary and its day's figures."""
         refund = {"N": str(-order.total)}
         minus_qty = {"N": str(-order.quantity)}
-        day, hour = self.shop_time.day_and_hour(order_id_millis(order.order_id) or 0)
+        day, hour = self.shop_time.of_order(order.order_id)
         day = item.get("shop_day", {}).get("S", day)  # the day it was counted under
         return [
             {"Update": {

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pizza42.orders.figures import ShopTime
-from pizza42.orders.ids import order_id_millis
 from pizza42.orders.store import OrderStore
 from pizza42.staff import day as day_views
 from pizza42.staff.export import safe_cell
@@ -24,7 +23,7 @@ def shop_day(*orders, zone: ShopTime | None = None) -> str:
 
     Never the day the tests were collected on: a run that crosses midnight would look for yesterday's orders.
     """
-    days = {(zone or ShopTime()).day_and_hour(order_id_millis(order.order_id))[0] for order in orders}
+    days = {(zone or ShopTime()).of_order(order.order_id)[0] for order in orders}
     assert len(days) == 1, f"the orders straddle midnight: {days}"
     return days.pop()
 
